@@ -1,0 +1,44 @@
+# cicd-excellence/actions — every command a developer or CI needs.
+#   make demo   run the pipeline for real on the embedded local default
+#   make test   everything: unit, act end-to-end, actionlint, README checks
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+BIN := $(CURDIR)/bin
+export PATH := $(BIN):$(PATH)
+GO ?= go
+TOOLS := $(shell awk '!/^\#/ && NF == 2 { print $$1 }' tools/versions.txt)
+
+.PHONY: all test tools demo bench fuzz webhooks readme clean
+
+all: test
+
+## tools: install the pinned tools of tools/versions.txt into ./bin from the Go module proxy
+tools: $(addprefix $(BIN)/,act actionlint registry)
+
+$(BIN)/%: tools/versions.txt
+	@mkdir -p $(BIN)
+	@pin=$$(awk -v n=$* '$$1 == n { print $$2 }' tools/versions.txt); \
+	  echo "go install $$pin"; GOBIN=$(BIN) CGO_ENABLED=0 $(GO) install $$pin
+	@touch $@
+
+## test: the whole suite (what CI runs)
+test: tools
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))" || { gofmt -l $$(git ls-files -co --exclude-standard '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) test -count=1 -timeout 20m ./...
+
+## demo: run the pipeline on the embedded local default (no GitHub account needed)
+demo: tools
+	$(GO) run ./internal/demo
+
+## webhooks: regenerate testdata/webhooks from the pinned @octokit/webhooks-examples
+webhooks:
+	npm ci --no-audit --no-fund
+	node testdata/webhooks/generate.mjs
+
+clean:
+	rm -rf $(BIN) dist node_modules
+
+## readme: regenerate the inputs/outputs tables of every action's README
+readme:
+	$(GO) run ./internal/readme/cmd/readme-gen

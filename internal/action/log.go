@@ -1,0 +1,114 @@
+package action
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Infof prints a log line. String arguments are treated as untrusted: their
+// line breaks are escaped so that a branch name or a PR title can never start
+// a line of its own and be read by the runner as a workflow command.
+func (r *Runtime) Infof(format string, args ...any) {
+	fmt.Fprintln(r.Stdout, clean(fmt.Sprintf(format, sanitize(args)...)))
+}
+
+// Noticef prints a notice annotation (a plain line outside Actions).
+func (r *Runtime) Noticef(format string, args ...any) {
+	msg := fmt.Sprintf(format, sanitize(args)...)
+	if r.InActions() {
+		r.gha.Noticef("%s", msg)
+		return
+	}
+	fmt.Fprintln(r.Stdout, "notice: "+clean(msg))
+}
+
+// Warningf prints a warning annotation (a plain line outside Actions).
+func (r *Runtime) Warningf(format string, args ...any) {
+	msg := fmt.Sprintf(format, sanitize(args)...)
+	if r.InActions() {
+		r.gha.Warningf("%s", msg)
+		return
+	}
+	fmt.Fprintln(r.Stdout, "warning: "+clean(msg))
+}
+
+// Debugf prints a debug line: shown by the runner when debug logging is on,
+// and outside Actions when RUNNER_DEBUG=1.
+func (r *Runtime) Debugf(format string, args ...any) {
+	msg := fmt.Sprintf(format, sanitize(args)...)
+	if r.InActions() {
+		r.gha.Debugf("%s", msg)
+		return
+	}
+	if r.Getenv("RUNNER_DEBUG") == "1" {
+		fmt.Fprintln(r.Stdout, "debug: "+clean(msg))
+	}
+}
+
+func sanitize(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			a = strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// clean defuses lines that would start a workflow command ("::name::"). The
+// runner only reads commands at the start of a line, so a leading space that
+// is not whitespace-trimmed away is not enough; we break the "::" itself.
+func clean(msg string) string {
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimLeft(l, " \t"), "::") {
+			lines[i] = strings.Replace(l, "::", ":\u200b:", 1)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// scrubber replaces registered secrets with *** in everything written
+// through it. Each Write is scrubbed on its own, which holds because the
+// runtime writes whole lines.
+type scrubber struct {
+	mu      sync.Mutex
+	w       interface{ Write([]byte) (int, error) }
+	secrets []string
+}
+
+func (s *scrubber) add(secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secrets = append(s.secrets, secret)
+}
+
+func (s *scrubber) has(secret string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.secrets {
+		if x == secret {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *scrubber) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	secrets := s.secrets
+	s.mu.Unlock()
+	if len(secrets) == 0 {
+		return s.w.Write(p)
+	}
+	text := string(p)
+	for _, sec := range secrets {
+		text = strings.ReplaceAll(text, sec, "***")
+	}
+	if _, err := s.w.Write([]byte(text)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

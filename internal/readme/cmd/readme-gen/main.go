@@ -1,0 +1,54 @@
+// Command readme-gen rewrites the generated inputs/outputs tables of every
+// action's README from its action.yml. `make readme` runs it; a test fails
+// when a README is stale.
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cicd-excellence/actions/internal/action"
+	"github.com/cicd-excellence/actions/internal/readme"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "readme-gen:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	paths, err := filepath.Glob("*/action.yml")
+	if err != nil {
+		return err
+	}
+	paths = append(paths, "action.yml")
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		m, err := action.ParseManifest(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		rp := filepath.Join(filepath.Dir(p), "README.md")
+		old, err := os.ReadFile(rp)
+		if err != nil {
+			return err
+		}
+		updated, err := readme.Update(old, m)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rp, err)
+		}
+		if string(updated) != string(old) {
+			if err := os.WriteFile(rp, updated, 0o644); err != nil {
+				return err
+			}
+			fmt.Println("updated", rp)
+		}
+	}
+	return nil
+}
