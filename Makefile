@@ -8,7 +8,7 @@ export PATH := $(BIN):$(PATH)
 GO ?= go
 TOOLS := $(shell awk '!/^\#/ && NF == 2 { print $$1 }' tools/versions.txt)
 
-.PHONY: all test tools demo bench fuzz webhooks readme clean
+.PHONY: all test tools demo bench fuzz webhooks readme release-snapshot release-reproducible clean
 
 all: test
 
@@ -42,3 +42,17 @@ clean:
 ## readme: regenerate the inputs/outputs tables of every action's README
 readme:
 	$(GO) run ./internal/readme/cmd/readme-gen
+
+## release-snapshot: build all six binaries and the manifest locally (dist/)
+release-snapshot: $(BIN)/goreleaser
+	RELEASE_VERSION=v0.0.0-snapshot goreleaser release --snapshot --clean --skip=publish
+	$(GO) run ./internal/release/cmd/release-manifest -version v0.0.0-snapshot -out dist/manifest.txt dist/checksums.txt
+	@cat dist/manifest.txt
+
+## release-reproducible: build the release twice and show the checksums are identical
+release-reproducible: $(BIN)/goreleaser
+	RELEASE_VERSION=v0.0.0-snapshot goreleaser release --snapshot --clean --skip=publish >/dev/null
+	cp dist/checksums.txt dist.first.checksums.txt
+	RELEASE_VERSION=v0.0.0-snapshot goreleaser release --snapshot --clean --skip=publish >/dev/null
+	diff dist.first.checksums.txt dist/checksums.txt && echo "reproducible: two builds, identical sha256 for every binary"
+	@cat dist/checksums.txt; rm -f dist.first.checksums.txt

@@ -15,6 +15,9 @@ import (
 
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/version"
+	"github.com/cicd-excellence/actions/deploy"
+	"github.com/cicd-excellence/actions/hotfix"
+	openinfrapr "github.com/cicd-excellence/actions/open-infra-pr"
 	"github.com/cicd-excellence/actions/setup"
 )
 
@@ -22,6 +25,9 @@ import (
 // package here.
 var steps = []action.Step{
 	setup.Step,
+	hotfix.Step,
+	deploy.Step,
+	openinfrapr.Step,
 }
 
 func main() {
@@ -40,6 +46,12 @@ func exitCode(err error) int {
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
+	}
+	// A step may pass on a child's status (deploy exits with its command's).
+	var coded interface{ ExitCode() int }
+	switch {
+	case errors.As(err, &coded) && coded.ExitCode() > 0:
+		return coded.ExitCode()
 	default:
 		return 1
 	}

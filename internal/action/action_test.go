@@ -225,3 +225,16 @@ func TestParseManifestOrder(t *testing.T) {
 		t.Error("a list of inputs was accepted")
 	}
 }
+
+func TestErrorAt(t *testing.T) {
+	r, log, _ := newRuntime(t)
+	r.ErrorAt("envs/dev.json", 3, "duplicate key %s", "\"tag\"\n::set-output")
+	if got := log.String(); got != "::error file=envs/dev.json,line=3::duplicate key \"tag\"\\n::set-output\n" {
+		t.Errorf("annotation = %q", got)
+	}
+	var b bytes.Buffer
+	New(Options{Stdout: &b}).ErrorAt("a.json", 0, "bad")
+	if b.String() != "a.json: error: bad\n" {
+		t.Errorf("local = %q", b.String())
+	}
+}

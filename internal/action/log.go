@@ -2,6 +2,7 @@ package action
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -111,4 +112,24 @@ func (s *scrubber) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// ErrorAt prints an error annotation pointing at a file (and line, when
+// above zero), as a check would; outside Actions a plain "file:line: error"
+// line. It does not fail the step: return an error for that.
+func (r *Runtime) ErrorAt(file string, line int, format string, args ...any) {
+	msg := fmt.Sprintf(format, sanitize(args)...)
+	if r.InActions() {
+		fields := map[string]string{"file": file}
+		if line > 0 {
+			fields["line"] = strconv.Itoa(line)
+		}
+		r.gha.WithFieldsMap(fields).Errorf("%s", msg)
+		return
+	}
+	loc := file
+	if line > 0 {
+		loc = fmt.Sprintf("%s:%d", file, line)
+	}
+	fmt.Fprintf(r.Stdout, "%s: error: %s\n", loc, clean(msg))
 }

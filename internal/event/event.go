@@ -53,6 +53,8 @@ type Context struct {
 	BaseRef  string // branch name
 	PRNumber int
 	HeadRepo string // owner/name of the head, differs from Repository for forks
+	BaseSHA  string // the base branch's commit when the PR event fired
+	PRAuthor string // login of the PR's author
 
 	Payload json.RawMessage
 }
@@ -126,6 +128,9 @@ type payload struct {
 			Ref string `json:"ref"`
 			SHA string `json:"sha"`
 		} `json:"base"`
+		User *struct {
+			Login string `json:"login"`
+		} `json:"user"`
 	} `json:"pull_request"`
 	MergeGroup *struct {
 		HeadSHA string `json:"head_sha"`
@@ -166,6 +171,10 @@ func (c *Context) parse(data []byte) error {
 		if pr := p.PullRequest; pr != nil {
 			c.PRNumber = pr.Number
 			c.HeadRef, c.BaseRef = pr.Head.Ref, pr.Base.Ref
+			c.BaseSHA = pr.Base.SHA
+			if pr.User != nil {
+				c.PRAuthor = pr.User.Login
+			}
 			// The run's GITHUB_SHA is a merge commit that exists nowhere
 			// else; what gets built and named is the head.
 			c.SHA = pr.Head.SHA

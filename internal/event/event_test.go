@@ -18,9 +18,9 @@ func readPayload(t *testing.T, name string) []byte {
 // TestParseExamples reads GitHub's own example payloads.
 func TestParseExamples(t *testing.T) {
 	tests := []struct {
-		file, event                             string
+		file, event                            string
 		ref, refType, refName, sha, head, base string
-		pr                                      int
+		pr                                     int
 	}{
 		{"push.4.json", Push, "refs/heads/master", "branch", "master", "6113728f27ae82c7b1a177c8d03f9e96e0adf246", "", "", 0},
 		{"push.0.json", Push, "refs/tags/simple-tag", "tag", "simple-tag", "6113728f27ae82c7b1a177c8d03f9e96e0adf246", "", "", 0},

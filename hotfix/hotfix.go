@@ -1,0 +1,185 @@
+// Package hotfix creates hotfixes/<name> at a chosen commit through the
+// GitHub API. It replaces the seed's `git switch -c hotfixes/${{ inputs... }}`,
+// which put a user's text into a shell script.
+package hotfix
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/cicd-excellence/actions/internal/action"
+	"github.com/cicd-excellence/actions/internal/refname"
+)
+
+//go:embed action.yml
+var manifest []byte
+
+// Step is `actions hotfix`.
+var Step = action.Step{Name: "hotfix", Manifest: manifest, Run: Run}
+
+// Request is a validated hotfix request.
+type Request struct {
+	Owner, Repo            string
+	Name, Prefix, Base     string
+	RequireOnDefaultBranch bool
+}
+
+// Branch is the full branch name.
+func (q Request) Branch() string { return q.Prefix + q.Name }
+
+// Result is what was done.
+type Result struct {
+	Branch  string
+	SHA     string
+	URL     string
+	Created bool
+}
+
+// ParseRequest reads and validates the inputs; nothing is called before this
+// succeeds.
+func ParseRequest(r *action.Runtime) (Request, error) {
+	var q Request
+	var err error
+	if q.Name, err = r.RequiredInput("name"); err != nil {
+		return q, err
+	}
+	if q.Base, err = r.RequiredInput("base"); err != nil {
+		return q, err
+	}
+	q.Prefix = r.Input("prefix")
+	if q.RequireOnDefaultBranch, err = r.BoolInput("require-on-default-branch", true); err != nil {
+		return q, err
+	}
+	repo := r.Input("repository")
+	if repo == "" {
+		repo = r.Getenv("GITHUB_REPOSITORY")
+	}
+	if q.Owner, q.Repo, err = refname.Repo(repo); err != nil {
+		return q, action.Inputf("repository", "%v", err)
+	}
+	return q, q.Validate()
+}
+
+// Validate checks a request without any call to GitHub.
+func (q Request) Validate() error {
+	if q.Prefix != "" {
+		if err := refname.Branch(strings.TrimSuffix(q.Prefix, "/")); err != nil {
+			return action.Inputf("prefix", "%v", err)
+		}
+	}
+	if err := refname.Branch(q.Name); err != nil {
+		return action.Inputf("name", "%v", err)
+	}
+	if err := refname.Branch(q.Branch()); err != nil {
+		return action.Inputf("name", "the branch %v", err)
+	}
+	if err := ValidateBase(q.Base); err != nil {
+		return action.Inputf("base", "%v", err)
+	}
+	return nil
+}
+
+// ValidateBase accepts a 7-40 digit hex SHA, or a tag or branch name.
+func ValidateBase(base string) error {
+	if refname.IsHexSHA(base) {
+		return nil
+	}
+	if err := refname.Branch(base); err != nil {
+		return fmt.Errorf("is neither a commit SHA (7 to 40 hex digits) nor a valid tag or branch name: %v", err)
+	}
+	return nil
+}
+
+// Create makes the branch. It is idempotent: a branch already at the
+// resolved commit is success; at another commit it is an error and nothing
+// changes.
+func Create(ctx context.Context, c *gh.Client, q Request, serverURL string, log func(string, ...any)) (Result, error) {
+	repo := q.Owner + "/" + q.Repo
+	res := Result{Branch: q.Branch(), URL: fmt.Sprintf("%s/%s/tree/%s", strings.TrimRight(serverURL, "/"), repo, q.Branch())}
+
+	commit, _, err := c.Repositories.GetCommitSHA1(ctx, q.Owner, q.Repo, q.Base, "")
+	if err != nil {
+		if status(err) == http.StatusNotFound || status(err) == http.StatusUnprocessableEntity {
+			return res, action.Inputf("base", "%s is not a commit, tag or branch of %s", strconv.Quote(q.Base), repo)
+		}
+		return res, fmt.Errorf("resolve base %s in %s: %w", q.Base, repo, err)
+	}
+	res.SHA = commit
+
+	if q.RequireOnDefaultBranch {
+		r, _, err := c.Repositories.Get(ctx, q.Owner, q.Repo)
+		if err != nil {
+			return res, fmt.Errorf("read %s: %w", repo, err)
+		}
+		def := r.GetDefaultBranch()
+		cmp, _, err := c.Repositories.CompareCommits(ctx, q.Owner, q.Repo, def, commit, &gh.ListOptions{PerPage: 1})
+		if err != nil {
+			return res, fmt.Errorf("check that %s is on %s in %s: %w", short(commit), def, repo, err)
+		}
+		if s := cmp.GetStatus(); s != "behind" && s != "identical" {
+			return res, action.Inputf("base", "%s (%s) is not on the default branch %s; a hotfix starts from released history (set require-on-default-branch: false to allow it)", strconv.Quote(q.Base), short(commit), def)
+		}
+	}
+
+	existing, err := branchSHA(ctx, c, q.Owner, q.Repo, q.Branch())
+	if err != nil {
+		return res, err
+	}
+	switch {
+	case existing == commit:
+		log("branch %s already exists at %s: nothing to do", q.Branch(), short(commit))
+		return res, nil
+	case existing != "":
+		return res, fmt.Errorf("create hotfix branch: %s already exists at %s, not at %s; choose another name or delete the branch", q.Branch(), short(existing), short(commit))
+	}
+
+	ref := "refs/heads/" + q.Branch()
+	if _, _, err := c.Git.CreateRef(ctx, q.Owner, q.Repo, &gh.Reference{Ref: &ref, Object: &gh.GitObject{SHA: &commit}}); err != nil {
+		// The create may have happened before the error reached us (a retried
+		// POST, or a concurrent run): the branch's state decides.
+		now, rerr := branchSHA(ctx, c, q.Owner, q.Repo, q.Branch())
+		if rerr == nil && now == commit {
+			log("branch %s was created concurrently at %s", q.Branch(), short(commit))
+			return res, nil
+		}
+		if rerr == nil && now != "" {
+			return res, fmt.Errorf("create hotfix branch: %s was created at %s meanwhile, not at %s", q.Branch(), short(now), short(commit))
+		}
+		return res, fmt.Errorf("create branch %s in %s: %w", q.Branch(), repo, err)
+	}
+	res.Created = true
+	return res, nil
+}
+
+func branchSHA(ctx context.Context, c *gh.Client, owner, repo, branch string) (string, error) {
+	ref, _, err := c.Git.GetRef(ctx, owner, repo, "heads/"+branch)
+	if status(err) == http.StatusNotFound {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read branch %s in %s/%s: %w", branch, owner, repo, err)
+	}
+	return ref.GetObject().GetSHA(), nil
+}
+
+func status(err error) int {
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}

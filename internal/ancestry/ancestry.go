@@ -1,0 +1,82 @@
+// Package ancestry answers, through the GitHub API, the two questions the
+// pipeline asks of an app repository's commits: is B newer than A, and is B
+// reachable from the default branch or a hotfix branch (not only from a fork
+// or an unmerged PR, whose commits the main repo still serves by SHA).
+// Each answer costs a bounded number of requests, whatever the history.
+package ancestry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	gh "github.com/google/go-github/v60/github"
+)
+
+// MaxHotfixBranches bounds how many hotfix branches Reachable compares with.
+const MaxHotfixBranches = 30
+
+// ErrUnknownCommit means the repository has no such commit.
+var ErrUnknownCommit = errors.New("no such commit")
+
+// Compare returns GitHub's status of head relative to base: "ahead" (head
+// descends from base), "behind", "identical" or "diverged".
+func Compare(ctx context.Context, c *gh.Client, owner, repo, base, head string) (string, error) {
+	cmp, _, err := c.Repositories.CompareCommits(ctx, owner, repo, base, head, &gh.ListOptions{PerPage: 1})
+	if err != nil {
+		if s := status(err); s == http.StatusNotFound || s == http.StatusUnprocessableEntity {
+			return "", fmt.Errorf("compare %s...%s in %s/%s: %w", short(base), short(head), owner, repo, ErrUnknownCommit)
+		}
+		return "", fmt.Errorf("compare %s...%s in %s/%s: %w", short(base), short(head), owner, repo, err)
+	}
+	return cmp.GetStatus(), nil
+}
+
+// Reachable reports whether sha is on the default branch or on a branch
+// starting with hotfixPrefix, and which branch it found it on.
+func Reachable(ctx context.Context, c *gh.Client, owner, repo, sha, hotfixPrefix string) (string, bool, error) {
+	r, _, err := c.Repositories.Get(ctx, owner, repo)
+	if err != nil {
+		return "", false, fmt.Errorf("read %s/%s: %w", owner, repo, err)
+	}
+	branches := []string{r.GetDefaultBranch()}
+	if hotfixPrefix != "" {
+		refs, _, err := c.Git.ListMatchingRefs(ctx, owner, repo, &gh.ReferenceListOptions{Ref: "heads/" + hotfixPrefix, ListOptions: gh.ListOptions{PerPage: MaxHotfixBranches}})
+		if err != nil {
+			return "", false, fmt.Errorf("list %s* branches of %s/%s: %w", hotfixPrefix, owner, repo, err)
+		}
+		for _, ref := range refs {
+			branches = append(branches, strings.TrimPrefix(ref.GetRef(), "refs/heads/"))
+		}
+	}
+	for i, b := range branches {
+		st, err := Compare(ctx, c, owner, repo, b, sha)
+		if errors.Is(err, ErrUnknownCommit) && i > 0 {
+			continue // a hotfix branch deleted meanwhile
+		}
+		if err != nil {
+			return "", false, err
+		}
+		if st == "behind" || st == "identical" {
+			return b, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+func status(err error) int {
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
+}
+
+func short(s string) string {
+	if len(s) > 7 {
+		return s[:7]
+	}
+	return s
+}

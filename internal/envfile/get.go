@@ -1,0 +1,119 @@
+package envfile
+
+import (
+	"errors"
+	"fmt"
+)
+
+// TypeError says a value is not of the type a path needs: a version that is
+// not a string, or a key on the way down that is not an object.
+type TypeError struct {
+	Path string // the value's path
+	Line int    // where the value starts
+	Got  string // "a number", "an object", ...
+	Want string // "a string" or "an object"
+}
+
+func (e *TypeError) Error() string {
+	return fmt.Sprintf("%s (line %d) is %s, not %s", e.Path, e.Line, e.Got, e.Want)
+}
+
+// ErrNotFound is wrapped by Set when an edited key does not exist and
+// SetOptions.CreateMissing is off.
+var ErrNotFound = errors.New("key not found")
+
+// Get returns the string at p. A missing key is ("", false, nil); a value of
+// another type, or a non-object on the way down, is a *TypeError.
+func Get(data []byte, p Path) (value string, exists bool, err error) {
+	if p.IsZero() {
+		return "", false, errors.New("empty key path")
+	}
+	d, err := parse(data, 0)
+	if err != nil {
+		return "", false, err
+	}
+	n, ok, err := d.find(p.segs)
+	if err != nil || !ok {
+		return "", false, err
+	}
+	if n.kind != kindString {
+		return "", true, d.typeError(n, kindString)
+	}
+	return n.str, true, nil
+}
+
+// find looks p up, failing when something on the way is not an object.
+func (d *doc) find(segs []string) (node, bool, error) {
+	for i := 1; i < len(segs); i++ {
+		n, ok := d.lookup(segs[:i])
+		if !ok {
+			return node{}, false, nil
+		}
+		if n.kind != kindObject {
+			return node{}, false, fmt.Errorf("%s: %w", keyOf(segs), d.typeError(n, kindObject))
+		}
+	}
+	n, ok := d.lookup(segs)
+	return n, ok, nil
+}
+
+func (d *doc) typeError(n node, want kind) *TypeError {
+	line, _ := position(d.data, n.start)
+	return &TypeError{Path: keyOf(n.segs), Line: line, Got: n.kind.String(), Want: want.String()}
+}
+
+// LineOf returns the 1-based line where the value at p starts, for
+// annotations; 0 when data is invalid or p is not there.
+func LineOf(data []byte, p Path) int {
+	if p.IsZero() {
+		return 0
+	}
+	d, err := parse(data, 0)
+	if err != nil {
+		return 0
+	}
+	n, ok := d.lookup(p.segs)
+	if !ok {
+		return 0
+	}
+	line, _ := position(data, n.start)
+	return line
+}
+
+// Values validates data and returns every value the patterns track (nil
+// patterns: DefaultTracked), keyed by path in ParsePath syntax. A tracked key
+// holding anything but a string is an error rather than skipped: a version
+// written as a number would otherwise never deploy. So is a tracked key whose
+// path cannot be written (it contains a reserved character).
+func Values(data []byte, patterns []Pattern) (map[string]string, error) {
+	if patterns == nil {
+		p, err := ParsePattern(DefaultTracked)
+		if err != nil {
+			return nil, err
+		}
+		patterns = []Pattern{p}
+	}
+	d, err := parse(data, 0)
+	if err != nil {
+		return nil, err
+	}
+	return d.values(patterns)
+}
+
+func (d *doc) values(patterns []Pattern) (map[string]string, error) {
+	out := map[string]string{}
+	for _, n := range d.nodes[1:] {
+		if !matchAny(patterns, n.segs) {
+			continue
+		}
+		if n.kind != kindString {
+			return nil, d.typeError(n, kindString)
+		}
+		if err := addressable(n.segs); err != nil {
+			line, _ := position(d.data, n.keyStart)
+			return nil, fmt.Errorf("tracked key %s (line %d) %w", keyOf(n.segs), line, err)
+		}
+		out[keyOf(n.segs)] = n.str
+	}
+	return out, nil
+}

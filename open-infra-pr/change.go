@@ -1,0 +1,157 @@
+package openinfrapr
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/cicd-excellence/actions/internal/envfile"
+)
+
+// BranchPrefix starts every branch this action creates: the PRs it owns are
+// found by it.
+const BranchPrefix = "cicd-excellence/"
+
+// Branch is the PR branch for a change. It is derived from what changes, so a
+// rerun of the same job finds its own branch and PR instead of making another.
+func Branch(environment, file string, edits []envfile.Edit) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", environment, file)
+	lines := make([]string, len(edits))
+	for i, e := range edits {
+		lines[i] = e.Path.String() + "=" + e.Value
+	}
+	sort.Strings(lines)
+	for _, l := range lines {
+		fmt.Fprintf(h, "%s\x00", l)
+	}
+	return BranchPrefix + environment + "/" + hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// Marker is the machine-readable record in a PR body that lets a later run
+// recognise its own PRs (for reuse and superseding) without trusting titles.
+type Marker struct {
+	Environment string            `json:"environment"`
+	File        string            `json:"file"`
+	Values      map[string]string `json:"values"`
+	AppRepo     string            `json:"app_repo,omitempty"`
+}
+
+const markerPrefix = "<!-- cicd-excellence:open-infra-pr "
+
+var markerRE = regexp.MustCompile(`<!-- cicd-excellence:open-infra-pr (\{.*?\}) -->`)
+
+func (m Marker) String() string {
+	b, _ := json.Marshal(m)
+	// "--" would end the HTML comment early.
+	return markerPrefix + strings.ReplaceAll(string(b), "--", `-\u002d`) + " -->"
+}
+
+// ParseMarker finds the marker in a PR body.
+func ParseMarker(body string) (Marker, bool) {
+	m := markerRE.FindStringSubmatch(body)
+	if m == nil {
+		return Marker{}, false
+	}
+	var mk Marker
+	if json.Unmarshal([]byte(m[1]), &mk) != nil || mk.Environment == "" {
+		return Marker{}, false
+	}
+	return mk, true
+}
+
+// Expand fills a title or body template.
+func Expand(tmpl string, c Config, changes []envfile.Change) string {
+	parts := make([]string, len(changes))
+	for i, ch := range changes {
+		parts[i] = fmt.Sprintf("%s %s", ch.Path, short(ch.New))
+	}
+	app := ""
+	if c.AppOwner != "" {
+		app = c.AppOwner + "/" + c.AppRepo
+	}
+	return strings.NewReplacer(
+		"{environment}", c.Environment,
+		"{file}", c.File,
+		"{changes}", strings.Join(parts, ", "),
+		"{sha}", c.SourceSHA,
+		"{short_sha}", short(c.SourceSHA),
+		"{app_repo}", app,
+	).Replace(tmpl)
+}
+
+// Body is the PR body: the user's text, a before → after table with compare
+// links into the app repo (the changelog of the change), and the marker.
+func Body(c Config, changes []envfile.Change, values map[string]string) string {
+	var b strings.Builder
+	if c.Body != "" {
+		b.WriteString(Expand(c.Body, c, changes))
+		b.WriteString("\n\n")
+	}
+	if c.PromoteFrom != "" {
+		fmt.Fprintf(&b, "Promotes **%s** to **%s**.\n\n", c.PromoteFrom, c.Environment)
+	} else {
+		fmt.Fprintf(&b, "Moves **%s** to new versions.\n\n", c.Environment)
+	}
+	b.WriteString(ChangeTable(c, changes))
+	if c.RunURL != "" {
+		fmt.Fprintf(&b, "\nOpened by [a workflow run](%s)", c.RunURL)
+		if c.Actor != "" {
+			fmt.Fprintf(&b, " triggered by @%s", c.Actor)
+		}
+		b.WriteString(".\n")
+	}
+	app := ""
+	if c.AppOwner != "" {
+		app = c.AppOwner + "/" + c.AppRepo
+	}
+	b.WriteString("\n" + Marker{Environment: c.Environment, File: c.File, Values: values, AppRepo: app}.String() + "\n")
+	return b.String()
+}
+
+// ChangeTable renders the changes as Markdown, with compare links when both
+// sides are commit SHAs of the app repo.
+func ChangeTable(c Config, changes []envfile.Change) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| Environment | Key | Before | After | Changes |\n|---|---|---|---|---|\n")
+	for _, ch := range changes {
+		link := ""
+		if c.AppOwner != "" && isSHA(ch.Old) && isSHA(ch.New) {
+			link = fmt.Sprintf("[compare](%s/%s/%s/compare/%s...%s)", c.ServerURL, c.AppOwner, c.AppRepo, ch.Old, ch.New)
+		} else if c.AppOwner != "" && isSHA(ch.New) {
+			link = fmt.Sprintf("[commit](%s/%s/%s/commit/%s)", c.ServerURL, c.AppOwner, c.AppRepo, ch.New)
+		}
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s |\n", c.Environment, ch.Path, code(ch.Old), code(ch.New), link)
+	}
+	return b.String()
+}
+
+func code(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return "`" + strings.NewReplacer("`", "", "|", `\|`).Replace(s) + "`"
+}
+
+func isSHA(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func short(s string) string {
+	if isSHA(s) {
+		return s[:7]
+	}
+	return s
+}

@@ -1,0 +1,63 @@
+package openinfrapr
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	gh "github.com/google/go-github/v60/github"
+)
+
+func statusOf(err error) int {
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
+}
+
+func (u *Updater) apiErr(op string, err error) error {
+	return u.apiErrRepo(op, u.repo(), err)
+}
+
+func (u *Updater) apiErrRepo(op, repo string, err error) error {
+	return fmt.Errorf("%s in %s: %w", op, repo, err)
+}
+
+type mergeKind int
+
+const (
+	mergeFinal mergeKind = iota
+	mergeTransient
+	mergeConflict
+	mergeWaiting // required checks or reviews missing: worth waiting for in auto mode
+)
+
+// classifyMerge sorts a failed merge by GitHub's message: a moved base or
+// head is worth another try, "not mergeable" needs a rebuild, anything else
+// (a ruleset, a missing review) is final.
+func classifyMerge(err error) (mergeKind, string) {
+	if err == nil {
+		return mergeTransient, "GitHub did not merge it"
+	}
+	msg := err.Error()
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) {
+		msg = er.Message
+	}
+	low := strings.ToLower(msg)
+	status := statusOf(err)
+	switch {
+	case strings.Contains(low, "base branch was modified"), strings.Contains(low, "head branch was modified"), status >= 500:
+		return mergeTransient, msg
+	case strings.Contains(low, "required status check"), strings.Contains(low, "approving review"), strings.Contains(low, "review is required"):
+		return mergeWaiting, msg
+	case strings.Contains(low, "rule violation"), strings.Contains(low, "protected branch"):
+		return mergeFinal, msg
+	case strings.Contains(low, "not mergeable"), strings.Contains(low, "merge conflict"):
+		return mergeConflict, msg
+	case status == 409:
+		return mergeTransient, msg
+	}
+	return mergeFinal, msg
+}
