@@ -13,10 +13,10 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/cicd-excellence/actions/internal/action"
-	"github.com/cicd-excellence/actions/internal/version"
 	"github.com/cicd-excellence/actions/deploy"
 	"github.com/cicd-excellence/actions/hotfix"
+	"github.com/cicd-excellence/actions/internal/action"
+	"github.com/cicd-excellence/actions/internal/version"
 	openinfrapr "github.com/cicd-excellence/actions/open-infra-pr"
 	"github.com/cicd-excellence/actions/setup"
 )
