@@ -25,30 +25,42 @@ func run() error {
 		return err
 	}
 	paths = append(paths, "action.yml")
+	var failed []string
 	for _, p := range paths {
-		data, err := os.ReadFile(p)
-		if err != nil {
+		if err := update(p); err != nil {
+			fmt.Fprintln(os.Stderr, "readme-gen:", err)
+			failed = append(failed, p)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d README(s) not updated", len(failed))
+	}
+	return nil
+}
+
+func update(p string) error {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	m, err := action.ParseManifest(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	rp := filepath.Join(filepath.Dir(p), "README.md")
+	old, err := os.ReadFile(rp)
+	if err != nil {
+		return err
+	}
+	updated, err := readme.Update(old, m)
+	if err != nil {
+		return fmt.Errorf("%s: %w", rp, err)
+	}
+	if string(updated) != string(old) {
+		if err := os.WriteFile(rp, updated, 0o644); err != nil {
 			return err
 		}
-		m, err := action.ParseManifest(data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		rp := filepath.Join(filepath.Dir(p), "README.md")
-		old, err := os.ReadFile(rp)
-		if err != nil {
-			return err
-		}
-		updated, err := readme.Update(old, m)
-		if err != nil {
-			return fmt.Errorf("%s: %w", rp, err)
-		}
-		if string(updated) != string(old) {
-			if err := os.WriteFile(rp, updated, 0o644); err != nil {
-				return err
-			}
-			fmt.Println("updated", rp)
-		}
+		fmt.Println("updated", rp)
 	}
 	return nil
 }
