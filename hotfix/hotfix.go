@@ -104,13 +104,14 @@ func Create(ctx context.Context, c *gh.Client, q Request, serverURL string, log 
 	repo := q.Owner + "/" + q.Repo
 	res := Result{Branch: q.Branch(), URL: fmt.Sprintf("%s/%s/tree/%s", strings.TrimRight(serverURL, "/"), repo, q.Branch())}
 
-	commit, _, err := c.Repositories.GetCommitSHA1(ctx, q.Owner, q.Repo, q.Base, "")
+	rc, _, err := c.Repositories.GetCommit(ctx, q.Owner, q.Repo, q.Base, &gh.ListOptions{PerPage: 1})
 	if err != nil {
 		if status(err) == http.StatusNotFound || status(err) == http.StatusUnprocessableEntity {
 			return res, action.Inputf("base", "%s is not a commit, tag or branch of %s", strconv.Quote(q.Base), repo)
 		}
 		return res, fmt.Errorf("resolve base %s in %s: %w", q.Base, repo, err)
 	}
+	commit := rc.GetSHA()
 	res.SHA = commit
 
 	if q.RequireOnDefaultBranch {
