@@ -582,6 +582,7 @@ func (u *Updater) merge(ctx context.Context, out *Outcome, pr *gh.PullRequest, e
 		}
 		return nil
 	}
+	passed := map[string]bool{} // head SHAs whose checks passed
 	for attempt := 1; attempt <= u.MaxAttempts; attempt++ {
 		cur, _, err := u.GH.PullRequests.Get(ctx, c.Owner, c.Repo, n)
 		if err != nil {
@@ -614,7 +615,7 @@ func (u *Updater) merge(ctx context.Context, out *Outcome, pr *gh.PullRequest, e
 			// Auto waits for the head's checks (the validate job is the
 			// compensating control); the review rule is the ruleset's, which
 			// the bot's bypass answers or the merge below reports.
-			switch checks, err := u.checks(ctx, cur.GetHead().GetSHA()); {
+			switch checks, err := u.checksOnce(ctx, cur.GetHead().GetSHA(), passed); {
 			case err != nil:
 				return false, err
 			case checks == checksFailed:
@@ -633,7 +634,7 @@ func (u *Updater) merge(ctx context.Context, out *Outcome, pr *gh.PullRequest, e
 			}
 			continue
 		}
-		res, _, err := u.GH.PullRequests.Merge(ctx, c.Owner, c.Repo, n, "", &gh.PullRequestOptions{MergeMethod: c.MergeMethod, SHA: cur.GetHead().GetSHA()})
+		res, err := u.mergeRacing(ctx, n, cur.GetHead().GetSHA())
 		if err == nil && res.GetMerged() {
 			cur.Merged = gh.Bool(true)
 			cur.MergeCommitSHA = res.SHA
@@ -790,4 +791,39 @@ func (u *Updater) checks(ctx context.Context, sha string) (checksState, error) {
 		}
 	}
 	return result, nil
+}
+
+// mergeRacing merges with the head SHA as a compare-and-swap, and retries
+// at once (with a short jitter) when it only lost a race with another merge:
+// "Base branch was modified" means GitHub could merge, someone was faster.
+func (u *Updater) mergeRacing(ctx context.Context, n int, head string) (*gh.PullRequestMergeResult, error) {
+	c := u.Cfg
+	var err error
+	for i := 0; i < 5; i++ {
+		var res *gh.PullRequestMergeResult
+		res, _, err = u.GH.PullRequests.Merge(ctx, c.Owner, c.Repo, n, "", &gh.PullRequestOptions{MergeMethod: c.MergeMethod, SHA: head})
+		if err == nil {
+			return res, nil
+		}
+		if !strings.Contains(strings.ToLower(err.Error()), "base branch was modified") {
+			return nil, err
+		}
+		d := time.Duration(50+rand.Int64N(250)) * time.Millisecond
+		if serr := u.Sleep(ctx, d); serr != nil {
+			return nil, serr
+		}
+	}
+	return nil, err
+}
+
+// checksOnce asks for the head's checks until they have passed once.
+func (u *Updater) checksOnce(ctx context.Context, sha string, passed map[string]bool) (checksState, error) {
+	if passed[sha] {
+		return checksPassed, nil
+	}
+	st, err := u.checks(ctx, sha)
+	if err == nil && st == checksPassed {
+		passed[sha] = true
+	}
+	return st, err
 }
