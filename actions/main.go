@@ -15,6 +15,7 @@ import (
 
 	"github.com/cicd-excellence/actions/deploy"
 	"github.com/cicd-excellence/actions/hotfix"
+	"github.com/cicd-excellence/actions/publish"
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/version"
 	openinfrapr "github.com/cicd-excellence/actions/open-infra-pr"
@@ -28,6 +29,7 @@ var steps = []action.Step{
 	hotfix.Step,
 	deploy.Step,
 	openinfrapr.Step,
+	publish.Step,
 }
 
 func main() {

@@ -9,6 +9,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/cicd-excellence/actions/internal/envdiff"
+	"github.com/cicd-excellence/actions/internal/ghclient"
 	"github.com/cicd-excellence/actions/internal/envfile"
 )
 
@@ -30,7 +31,7 @@ func (a *apiReader) Exists(ctx context.Context, sha string) (bool, error) {
 	case status(err) == http.StatusNotFound || status(err) == http.StatusUnprocessableEntity:
 		return false, nil
 	}
-	return false, fmt.Errorf("read commit %s of %s/%s: %w", sha, a.owner, a.repo, err)
+	return false, ghclient.Wrap("read commit "+sha, a.owner+"/"+a.repo, err)
 }
 
 func (a *apiReader) ListFiles(ctx context.Context, sha, dir string) ([]string, error) {
@@ -39,7 +40,7 @@ func (a *apiReader) ListFiles(ctx context.Context, sha, dir string) ([]string, e
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list %s at %s in %s/%s: %w", dir, sha, a.owner, a.repo, err)
+		return nil, ghclient.Wrap(fmt.Sprintf("list %s at %s", dir, sha), a.owner+"/"+a.repo, err)
 	}
 	var files []string
 	for _, e := range entries {
@@ -56,7 +57,7 @@ func (a *apiReader) ReadFile(ctx context.Context, sha, path string) ([]byte, boo
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("read %s at %s in %s/%s: %w", path, sha, a.owner, a.repo, err)
+		return nil, false, ghclient.Wrap(fmt.Sprintf("read %s at %s", path, sha), a.owner+"/"+a.repo, err)
 	}
 	if fc == nil || fc.GetType() != "file" {
 		return nil, false, nil
@@ -71,13 +72,7 @@ func (a *apiReader) ReadFile(ctx context.Context, sha, path string) ([]byte, boo
 	return []byte(text), true, nil
 }
 
-func status(err error) int {
-	var er *gh.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		return er.Response.StatusCode
-	}
-	return 0
-}
+func status(err error) int { return ghclient.Status(err) }
 
 func lineOf(err error) int {
 	var se *envfile.SyntaxError

@@ -225,7 +225,7 @@ func startDeployment(ctx context.Context, r *action.Runtime, ev *event.Context, 
 		TransientEnvironment:  gh.Bool(false),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("deploy %s: record the deployment in %s/%s: %w", env, owner, repo, err)
+		return nil, ghclient.Wrap("record the deployment of "+env, owner+"/"+repo, err)
 	}
 	dep := &deployment{gh: client, owner: owner, repo: repo, id: d.GetID(), env: env, logURL: ev.RunURL, envURL: r.Input("environment-url")}
 	if err := dep.status(ctx, "in_progress"); err != nil {
@@ -248,7 +248,7 @@ func (d *deployment) status(ctx context.Context, state string) error {
 		req.EnvironmentURL = gh.String(d.envURL)
 	}
 	if _, _, err := d.gh.Repositories.CreateDeploymentStatus(ctx, d.owner, d.repo, d.id, req); err != nil {
-		return fmt.Errorf("set deployment %d to %s: %w", d.id, state, err)
+		return ghclient.Wrap(fmt.Sprintf("set deployment %d to %s", d.id, state), d.owner+"/"+d.repo, err)
 	}
 	return nil
 }

@@ -193,7 +193,7 @@ func (v *validator) commitsExist(ctx context.Context, head map[string]map[string
 			case s == 404 || s == 422:
 				v.add(rel, 0, "exists", "%s = %s is not a commit of %s/%s", k, sha, v.cfg.appOwner, v.cfg.appRepo)
 			default:
-				return fmt.Errorf("check %s in %s/%s: %w", sha, v.cfg.appOwner, v.cfg.appRepo, err)
+				return ghclient.Wrap("check commit "+sha, v.cfg.appOwner+"/"+v.cfg.appRepo, err)
 			}
 		}
 	}

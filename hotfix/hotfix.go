@@ -6,7 +6,6 @@ package hotfix
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/cicd-excellence/actions/internal/action"
+	"github.com/cicd-excellence/actions/internal/ghclient"
 	"github.com/cicd-excellence/actions/internal/refname"
 )
 
@@ -109,7 +109,7 @@ func Create(ctx context.Context, c *gh.Client, q Request, serverURL string, log 
 		if status(err) == http.StatusNotFound || status(err) == http.StatusUnprocessableEntity {
 			return res, action.Inputf("base", "%s is not a commit, tag or branch of %s", strconv.Quote(q.Base), repo)
 		}
-		return res, fmt.Errorf("resolve base %s in %s: %w", q.Base, repo, err)
+		return res, ghclient.Wrap("resolve base "+q.Base, repo, err)
 	}
 	commit := rc.GetSHA()
 	res.SHA = commit
@@ -117,12 +117,12 @@ func Create(ctx context.Context, c *gh.Client, q Request, serverURL string, log 
 	if q.RequireOnDefaultBranch {
 		r, _, err := c.Repositories.Get(ctx, q.Owner, q.Repo)
 		if err != nil {
-			return res, fmt.Errorf("read %s: %w", repo, err)
+			return res, ghclient.Wrap("read the repository", repo, err)
 		}
 		def := r.GetDefaultBranch()
 		cmp, _, err := c.Repositories.CompareCommits(ctx, q.Owner, q.Repo, def, commit, &gh.ListOptions{PerPage: 1})
 		if err != nil {
-			return res, fmt.Errorf("check that %s is on %s in %s: %w", short(commit), def, repo, err)
+			return res, ghclient.Wrap(fmt.Sprintf("check that %s is on %s", short(commit), def), repo, err)
 		}
 		if s := cmp.GetStatus(); s != "behind" && s != "identical" {
 			return res, action.Inputf("base", "%s (%s) is not on the default branch %s; a hotfix starts from released history (set require-on-default-branch: false to allow it)", strconv.Quote(q.Base), short(commit), def)
@@ -153,7 +153,7 @@ func Create(ctx context.Context, c *gh.Client, q Request, serverURL string, log 
 		if rerr == nil && now != "" {
 			return res, fmt.Errorf("create hotfix branch: %s was created at %s meanwhile, not at %s", q.Branch(), short(now), short(commit))
 		}
-		return res, fmt.Errorf("create branch %s in %s: %w", q.Branch(), repo, err)
+		return res, ghclient.Wrap("create branch "+q.Branch(), repo, err)
 	}
 	res.Created = true
 	return res, nil
@@ -165,18 +165,12 @@ func branchSHA(ctx context.Context, c *gh.Client, owner, repo, branch string) (s
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read branch %s in %s/%s: %w", branch, owner, repo, err)
+		return "", ghclient.Wrap("read branch "+branch, owner+"/"+repo, err)
 	}
 	return ref.GetObject().GetSHA(), nil
 }
 
-func status(err error) int {
-	var er *gh.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		return er.Response.StatusCode
-	}
-	return 0
-}
+func status(err error) int { return ghclient.Status(err) }
 
 func short(sha string) string {
 	if len(sha) > 7 {

@@ -2,26 +2,21 @@ package openinfrapr
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
+
+	"github.com/cicd-excellence/actions/internal/ghclient"
 )
 
-func statusOf(err error) int {
-	var er *gh.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		return er.Response.StatusCode
-	}
-	return 0
-}
+func statusOf(err error) int { return ghclient.Status(err) }
 
 func (u *Updater) apiErr(op string, err error) error {
 	return u.apiErrRepo(op, u.repo(), err)
 }
 
 func (u *Updater) apiErrRepo(op, repo string, err error) error {
-	return fmt.Errorf("%s in %s: %w", op, repo, err)
+	return ghclient.Wrap(op, repo, err)
 }
 
 type mergeKind int

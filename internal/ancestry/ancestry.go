@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
+
+	"github.com/cicd-excellence/actions/internal/ghclient"
 )
 
 // MaxHotfixBranches bounds how many hotfix branches Reachable compares with.
@@ -29,7 +31,7 @@ func Compare(ctx context.Context, c *gh.Client, owner, repo, base, head string) 
 		if s := status(err); s == http.StatusNotFound || s == http.StatusUnprocessableEntity {
 			return "", fmt.Errorf("compare %s...%s in %s/%s: %w", short(base), short(head), owner, repo, ErrUnknownCommit)
 		}
-		return "", fmt.Errorf("compare %s...%s in %s/%s: %w", short(base), short(head), owner, repo, err)
+		return "", ghclient.Wrap(fmt.Sprintf("compare %s...%s", short(base), short(head)), owner+"/"+repo, err)
 	}
 	return cmp.GetStatus(), nil
 }
@@ -39,13 +41,13 @@ func Compare(ctx context.Context, c *gh.Client, owner, repo, base, head string) 
 func Reachable(ctx context.Context, c *gh.Client, owner, repo, sha, hotfixPrefix string) (string, bool, error) {
 	r, _, err := c.Repositories.Get(ctx, owner, repo)
 	if err != nil {
-		return "", false, fmt.Errorf("read %s/%s: %w", owner, repo, err)
+		return "", false, ghclient.Wrap("read the repository", owner+"/"+repo, err)
 	}
 	branches := []string{r.GetDefaultBranch()}
 	if hotfixPrefix != "" {
 		refs, _, err := c.Git.ListMatchingRefs(ctx, owner, repo, &gh.ReferenceListOptions{Ref: "heads/" + hotfixPrefix, ListOptions: gh.ListOptions{PerPage: MaxHotfixBranches}})
 		if err != nil {
-			return "", false, fmt.Errorf("list %s* branches of %s/%s: %w", hotfixPrefix, owner, repo, err)
+			return "", false, ghclient.Wrap("list "+hotfixPrefix+"* branches", owner+"/"+repo, err)
 		}
 		for _, ref := range refs {
 			branches = append(branches, strings.TrimPrefix(ref.GetRef(), "refs/heads/"))
@@ -66,13 +68,7 @@ func Reachable(ctx context.Context, c *gh.Client, owner, repo, sha, hotfixPrefix
 	return "", false, nil
 }
 
-func status(err error) int {
-	var er *gh.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		return er.Response.StatusCode
-	}
-	return 0
-}
+func status(err error) int { return ghclient.Status(err) }
 
 func short(s string) string {
 	if len(s) > 7 {

@@ -1,16 +1,21 @@
 // Package ghclient builds the GitHub client of a step from its runtime: the
-// github-token input (masked at once), GITHUB_API_URL for GitHub Enterprise
-// Server, the runtime's HTTP client and log.
+// github-token input (masked at once, sent only in the Authorization header),
+// GITHUB_API_URL for GitHub Enterprise Server, retries below go-github, and
+// errors that say what was attempted where and what usually causes them.
 package ghclient
 
 import (
+	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/version"
 )
+
 
 // FromRuntime returns a client for the step's github-token input.
 func FromRuntime(r *action.Runtime) (*gh.Client, error) {
@@ -22,15 +27,40 @@ func FromRuntime(r *action.Runtime) (*gh.Client, error) {
 	if err := CheckToken(token); err != nil {
 		return nil, err
 	}
-	c := gh.NewClient(r.HTTPClient).WithAuthToken(token)
-	c.UserAgent = version.UserAgent()
-	api := strings.TrimRight(r.Getenv("GITHUB_API_URL"), "/")
-	if api != "" && api != "https://api.github.com" {
-		var err error
-		if c, err = c.WithEnterpriseURLs(api+"/", api+"/"); err != nil {
-			return nil, action.Inputf("github-token", "GITHUB_API_URL %q is not a URL", api)
-		}
+	t := &Transport{
+		Token:     token,
+		UserAgent: version.UserAgent(),
+		Now:       r.Now,
+		Logf:      r.Infof,
 	}
+	if r.HTTPClient != nil && r.HTTPClient.Transport != nil {
+		t.Base = r.HTTPClient.Transport
+	}
+	if d, err := time.ParseDuration(r.Getenv("CICD_EXCELLENCE_RETRY_BACKOFF")); err == nil && d > 0 {
+		t.BaseBackoff = d // for tests of the whole binary; not documented for users
+	}
+	return New(r.Getenv("GITHUB_API_URL"), t)
+}
+
+// New returns a go-github client for apiURL (empty: api.github.com) whose
+// requests go through t.
+func New(apiURL string, t *Transport) (*gh.Client, error) {
+	timeout := 60 * time.Second
+	c := gh.NewClient(&http.Client{Transport: t, Timeout: timeout})
+	c.UserAgent = t.UserAgent
+	api := strings.TrimRight(apiURL, "/")
+	if api == "" || api == "https://api.github.com" {
+		return c, nil
+	}
+	u, err := url.Parse(api + "/")
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, action.Inputf("github-token", "GITHUB_API_URL %q is not an http(s) URL", apiURL)
+	}
+	// Not WithEnterpriseURLs: it appends /api/v3/ unless the URL already ends
+	// so; GITHUB_API_URL is exactly the API root on github.com, GHES and
+	// GHE.com alike.
+	c.BaseURL = u
+	c.UploadURL = u
 	return c, nil
 }
 

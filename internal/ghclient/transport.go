@@ -1,0 +1,223 @@
+package ghclient
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Transport authenticates requests and retries the ones worth retrying,
+// bounded in count and total time, logging one line per retry. It sits below
+// go-github so that go-github only ever sees the final response: go-github
+// v60 treats neither 429 as a rate limit nor lets a caller wait out a
+// secondary limit (after one, it refuses calls locally until Retry-After).
+type Transport struct {
+	Base      http.RoundTripper
+	Token     string
+	UserAgent string
+
+	MaxRetries       int           // retries after the first try (default 5)
+	MaxElapsed       time.Duration // total time budget of one request (default 2m)
+	MaxRateLimitWait time.Duration // longest wait for a primary limit reset (default 60s)
+	BaseBackoff      time.Duration // first backoff (default 1s), doubled and jittered
+
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+	Logf  func(format string, args ...any)
+}
+
+type retryPOSTKey struct{}
+
+// WithRetryPOST marks a POST as safe to repeat (the caller made it
+// idempotent or checks for it before). Other POSTs are never repeated.
+func WithRetryPOST(ctx context.Context) context.Context {
+	return context.WithValue(ctx, retryPOSTKey{}, true)
+}
+
+// RateLimitError is a primary rate limit that resets too late to wait for.
+type RateLimitError struct {
+	Reset time.Time
+	In    time.Duration
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("GitHub API rate limit exhausted; it resets at %s (in %s)", e.Reset.UTC().Format("15:04:05 UTC"), e.In.Round(time.Second))
+}
+
+func (t *Transport) defaults() {
+	if t.Base == nil {
+		t.Base = http.DefaultTransport
+	}
+	if t.MaxRetries == 0 {
+		t.MaxRetries = 5
+	}
+	if t.MaxElapsed == 0 {
+		t.MaxElapsed = 2 * time.Minute
+	}
+	if t.MaxRateLimitWait == 0 {
+		t.MaxRateLimitWait = time.Minute
+	}
+	if t.BaseBackoff == 0 {
+		t.BaseBackoff = time.Second
+	}
+	if t.Now == nil {
+		t.Now = time.Now
+	}
+	if t.Sleep == nil {
+		t.Sleep = sleep
+	}
+	if t.Logf == nil {
+		t.Logf = func(string, ...any) {}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.defaults()
+	ctx := req.Context()
+	start := t.Now()
+	repeatable := req.Method != http.MethodPost || ctx.Value(retryPOSTKey{}) != nil
+	var body []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+	}
+	what := req.Method + " " + req.URL.Path
+	for attempt := 0; ; attempt++ {
+		r := req.Clone(ctx)
+		r.Header.Set("Authorization", "Bearer "+t.Token)
+		if t.UserAgent != "" {
+			r.Header.Set("User-Agent", t.UserAgent)
+		}
+		if body != nil {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		}
+		resp, err := t.Base.RoundTrip(r)
+		wait, why, final := t.classify(resp, err, repeatable, attempt)
+		if final {
+			if rl, ok := why.(*RateLimitError); ok {
+				return nil, rl
+			}
+			return resp, err
+		}
+		if t.Now().Add(wait).Sub(start) > t.MaxElapsed {
+			t.Logf("giving up on %s after %d attempts: %v", what, attempt+1, why)
+			return resp, err
+		}
+		if resp != nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+			resp.Body.Close()
+		}
+		t.Logf("retrying %s (attempt %d/%d) in %s: %v", what, attempt+2, t.MaxRetries+1, wait.Round(10*time.Millisecond), why)
+		if serr := t.Sleep(ctx, wait); serr != nil {
+			return nil, serr
+		}
+	}
+}
+
+// classify decides whether to retry, after how long, and says why. Rate
+// limits are retried for any method (the request was refused, nothing
+// happened); server errors and broken connections only for repeatable ones.
+func (t *Transport) classify(resp *http.Response, err error, repeatable bool, attempt int) (time.Duration, any, bool) {
+	outOfTries := attempt >= t.MaxRetries
+	if err != nil {
+		if outOfTries || !repeatable || !transientNetErr(err) {
+			return 0, err, true
+		}
+		return t.backoff(attempt), err, false
+	}
+	status := resp.StatusCode
+	if status == http.StatusForbidden || status == http.StatusTooManyRequests {
+		msg := peekMessage(resp)
+		if ra := resp.Header.Get("Retry-After"); ra != "" || strings.Contains(strings.ToLower(msg), "secondary rate limit") {
+			wait := time.Minute // GitHub's advice when no Retry-After is given
+			if secs, perr := strconv.Atoi(ra); perr == nil && secs >= 0 {
+				wait = time.Duration(secs) * time.Second
+			}
+			if outOfTries {
+				return 0, nil, true
+			}
+			return wait, fmt.Sprintf("secondary rate limit (%d), waiting %s as told", status, wait), false
+		}
+		if resp.Header.Get("X-RateLimit-Remaining") == "0" {
+			reset, perr := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64)
+			if perr != nil {
+				return 0, nil, true
+			}
+			at := time.Unix(reset, 0)
+			in := at.Sub(t.Now())
+			if in < 0 {
+				in = 0
+			}
+			if in > t.MaxRateLimitWait || outOfTries {
+				return 0, &RateLimitError{Reset: at, In: in}, true
+			}
+			return in + time.Second, fmt.Sprintf("primary rate limit, waiting for the reset at %s", at.UTC().Format("15:04:05")), false
+		}
+		if status == http.StatusTooManyRequests && !outOfTries {
+			return t.backoff(attempt), "429 Too Many Requests", false
+		}
+		return 0, nil, true
+	}
+	if status >= 500 && status != http.StatusNotImplemented && repeatable && !outOfTries {
+		return t.backoff(attempt), resp.Status, false
+	}
+	return 0, nil, true
+}
+
+func (t *Transport) backoff(attempt int) time.Duration {
+	d := t.BaseBackoff << attempt
+	if d > 30*time.Second {
+		d = 30 * time.Second
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func transientNetErr(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	s := err.Error()
+	for _, m := range []string{"connection reset", "EOF", "broken pipe", "connection refused", "server closed"} {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// peekMessage reads GitHub's error message without consuming the body.
+func peekMessage(resp *http.Response) string {
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	return string(data)
+}
