@@ -28,8 +28,9 @@ type Options struct {
 
 	// Files of the repository the workflow runs in, including the workflow
 	// under .github/workflows/. Committed in one commit on Branch.
-	Files  map[string]string
-	Branch string // default "main"
+	Files      map[string]string
+	Branch     string // default "main"
+	Repository string // owner/name act reports as GITHUB_REPOSITORY (default acme/app)
 
 	Event string // push, pull_request, workflow_dispatch, ...
 	// Payload is the event JSON. The string "{{HEAD}}" anywhere in it is
@@ -132,6 +133,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	head, err := CommitFiles(repo, branch, o.Files)
 	if err != nil {
 		return nil, err
+	}
+	// act names the repository after the origin remote; nothing is fetched.
+	full := o.Repository
+	if full == "" {
+		full = "acme/app"
+	}
+	if out, err := exec.Command("git", "-C", repo, "remote", "add", "origin", "https://github.com/"+full+".git").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("git remote add: %v\n%s", err, out)
 	}
 	eventPath := filepath.Join(o.WorkDir, "event.json")
 	payload := strings.ReplaceAll(o.Payload, "{{HEAD}}", head)
