@@ -48,6 +48,9 @@ type Options struct {
 	// using a ref with no release.
 	Binary  string
 	Timeout time.Duration
+	// BeforeRun, when set, runs after the repository is committed and
+	// before act starts (to push it somewhere, say).
+	BeforeRun func(repoDir, head string) error
 	Log     io.Writer // also receives act's output as it runs (optional)
 }
 
@@ -141,6 +144,17 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if out, err := exec.Command("git", "-C", repo, "remote", "add", "origin", "https://github.com/"+full+".git").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("git remote add: %v\n%s", err, out)
+	}
+	if o.BeforeRun != nil {
+		if err := o.BeforeRun(repo, head); err != nil {
+			return nil, fmt.Errorf("before run: %w", err)
+		}
+		// BeforeRun may have moved HEAD (a rebase before a push).
+		out, err := exec.Command("git", "-C", repo, "rev-parse", "HEAD").Output()
+		if err != nil {
+			return nil, fmt.Errorf("git rev-parse HEAD: %w", err)
+		}
+		head = strings.TrimSpace(string(out))
 	}
 	eventPath := filepath.Join(o.WorkDir, "event.json")
 	payload := strings.ReplaceAll(o.Payload, "{{HEAD}}", head)
