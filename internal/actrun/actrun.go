@@ -51,7 +51,7 @@ type Options struct {
 	// BeforeRun, when set, runs after the repository is committed and
 	// before act starts (to push it somewhere, say).
 	BeforeRun func(repoDir, head string) error
-	Log     io.Writer // also receives act's output as it runs (optional)
+	Log       io.Writer // also receives act's output as it runs (optional)
 }
 
 // Result is what a run left behind.

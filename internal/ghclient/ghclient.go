@@ -16,7 +16,6 @@ import (
 	"github.com/cicd-excellence/actions/internal/version"
 )
 
-
 // FromRuntime returns a client for the step's github-token input.
 func FromRuntime(r *action.Runtime) (*gh.Client, error) {
 	token := r.Input("github-token")

@@ -101,7 +101,7 @@ func TestRetries(t *testing.T) {
 		{
 			name: "429 is a secondary limit too", pattern: getRepo,
 			fault: githubtest.Fault{Status: 429, Times: 1, Header: http.Header{"Retry-After": {"3"}}, Body: `{"message":"Too many requests","documentation_url":"https://docs.github.com/rest"}`},
-			call: getRepoCall, ok: true, attempts: 2, waits: []time.Duration{3 * time.Second},
+			call:  getRepoCall, ok: true, attempts: 2, waits: []time.Duration{3 * time.Second},
 		},
 		{
 			name: "a POST is not repeated after a 502", pattern: "POST /repos/{owner}/{repo}/git/refs", fault: githubtest.Fault{Status: 502, Times: 1},
@@ -110,7 +110,7 @@ func TestRetries(t *testing.T) {
 		{
 			name: "a POST is repeated after a rate limit: nothing happened", pattern: "POST /repos/{owner}/{repo}/git/refs",
 			fault: githubtest.Fault{Status: 429, Times: 1, Header: http.Header{"Retry-After": {"1"}}, Body: `{"message":"slow down","documentation_url":"https://docs.github.com/rest"}`},
-			call: createRefCall, ok: true, attempts: 2, waits: []time.Duration{time.Second},
+			call:  createRefCall, ok: true, attempts: 2, waits: []time.Duration{time.Second},
 		},
 		{
 			name: "retries are bounded", pattern: getRepo, fault: githubtest.Fault{Status: 503, Times: -1},
