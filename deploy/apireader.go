@@ -9,8 +9,8 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/cicd-excellence/actions/internal/envdiff"
-	"github.com/cicd-excellence/actions/internal/ghclient"
 	"github.com/cicd-excellence/actions/internal/envfile"
+	"github.com/cicd-excellence/actions/internal/ghclient"
 )
 
 // apiReader reads the infra repo at a commit through the REST API, for the

@@ -33,8 +33,9 @@ type Options struct {
 	Repository string // owner/name act reports as GITHUB_REPOSITORY (default acme/app)
 
 	Event string // push, pull_request, workflow_dispatch, ...
-	// Payload is the event JSON. The string "{{HEAD}}" anywhere in it is
-	// replaced by the commit SHA of the repository's HEAD.
+	// Payload is the event JSON. "{{HEAD}}" anywhere in it is replaced by
+	// the SHA of the repository's HEAD when act starts, "{{INITIAL}}" by the
+	// commit of Files (they differ when BeforeRun adds commits).
 	Payload string
 
 	Env     map[string]string // workflow-level environment (--env)
@@ -137,6 +138,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	initial := head
 	// act names the repository after the origin remote; nothing is fetched.
 	full := o.Repository
 	if full == "" {
@@ -157,7 +159,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		head = strings.TrimSpace(string(out))
 	}
 	eventPath := filepath.Join(o.WorkDir, "event.json")
-	payload := strings.ReplaceAll(o.Payload, "{{HEAD}}", head)
+	payload := strings.NewReplacer("{{HEAD}}", head, "{{INITIAL}}", initial).Replace(o.Payload)
 	if payload == "" {
 		payload = "{}"
 	}
