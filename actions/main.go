@@ -15,10 +15,10 @@ import (
 
 	"github.com/cicd-excellence/actions/deploy"
 	"github.com/cicd-excellence/actions/hotfix"
-	"github.com/cicd-excellence/actions/publish"
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/version"
 	openinfrapr "github.com/cicd-excellence/actions/open-infra-pr"
+	"github.com/cicd-excellence/actions/publish"
 	"github.com/cicd-excellence/actions/setup"
 )
 

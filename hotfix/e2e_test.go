@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cicd-excellence/actions/internal/acttest"
 	"github.com/cicd-excellence/actions/internal/actrun"
+	"github.com/cicd-excellence/actions/internal/acttest"
 	"github.com/cicd-excellence/actions/internal/githubtest"
 )
 

@@ -16,7 +16,7 @@ import (
 // fixture is an app repo on the local GitHub: main with two commits, a tag,
 // and a feature branch whose commit is not on main.
 type fixture struct {
-	srv                 *githubtest.Server
+	srv                  *githubtest.Server
 	first, head, feature string
 }
 

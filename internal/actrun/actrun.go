@@ -31,6 +31,8 @@ type Options struct {
 	Files      map[string]string
 	Branch     string // default "main"
 	Repository string // owner/name act reports as GITHUB_REPOSITORY (default acme/app)
+	// RepoDir, when set, is an existing clone to run in instead of Files.
+	RepoDir string
 
 	Event string // push, pull_request, workflow_dispatch, ...
 	// Payload is the event JSON. "{{HEAD}}" anywhere in it is replaced by
@@ -134,16 +136,27 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if branch == "" {
 		branch = "main"
 	}
-	head, err := CommitFiles(repo, branch, o.Files)
-	if err != nil {
-		return nil, err
-	}
-	initial := head
-	// act names the repository after the origin remote; nothing is fetched.
 	full := o.Repository
 	if full == "" {
 		full = "acme/app"
 	}
+	var head string
+	if o.RepoDir != "" {
+		repo = o.RepoDir
+		out, err := exec.Command("git", "-C", repo, "rev-parse", "HEAD").Output()
+		if err != nil {
+			return nil, fmt.Errorf("git rev-parse HEAD in %s: %w", repo, err)
+		}
+		head = strings.TrimSpace(string(out))
+	} else {
+		var err error
+		if head, err = CommitFiles(repo, branch, o.Files); err != nil {
+			return nil, err
+		}
+	}
+	initial := head
+	// act names the repository after the origin remote; nothing is fetched.
+	exec.Command("git", "-C", repo, "remote", "remove", "origin").Run()
 	if out, err := exec.Command("git", "-C", repo, "remote", "add", "origin", "https://github.com/"+full+".git").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("git remote add: %v\n%s", err, out)
 	}
