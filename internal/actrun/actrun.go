@@ -45,6 +45,12 @@ type Options struct {
 	Vars    map[string]string
 	Inputs  map[string]string // workflow_dispatch inputs
 	Job     string            // run only this job (and what it needs)
+	// Offline lists third-party actions ("owner/name@ref") the workflows
+	// name in steps that must be skipped here (such as an App token step
+	// gated on a variable): act resolves every action before it evaluates
+	// if:, and this machine cannot download them. Each is replaced by an
+	// action that fails if it ever runs.
+	Offline []string
 
 	// Binary, when set, is given to the launcher as ACTIONS_BINARY. Empty
 	// makes the launcher build the binary from ActionsDir, as on a runner
@@ -202,6 +208,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Job != "" {
 		args = append(args, "-j", o.Job)
 	}
+	for _, ref := range o.Offline {
+		dir, err := offlineStub(o.WorkDir, ref)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--local-repository", ref+"="+dir)
+	}
 	for _, kv := range sorted(env) {
 		args = append(args, "--env", kv)
 	}
@@ -239,6 +252,23 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// offlineStub writes an action that refuses to run, standing in for ref.
+func offlineStub(workDir, ref string) (string, error) {
+	dir := filepath.Join(workDir, "offline", strings.NewReplacer("/", "_", "@", "_").Replace(ref))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	yml := fmt.Sprintf(`name: offline stand-in
+description: 'An action that cannot be downloaded here; its step must be skipped.'
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: echo "::error::%s is not available offline" && exit 1
+`, ref)
+	return dir, os.WriteFile(filepath.Join(dir, "action.yml"), []byte(yml), 0o644)
 }
 
 // CommitFiles makes dir a git repository on branch holding files in one commit

@@ -1,22 +1,40 @@
-// Command demo runs the pipeline for real on this machine, with no GitHub
-// account: the repository's own example workflows run under act, through the
-// same `uses: cicd-excellence/actions/<step>@v1` lines users write.
+// Command demo runs the whole pipeline for real on this machine, with no
+// GitHub account: a local GitHub (real git repositories, GitHub's REST API),
+// a real OCI registry, and the example repositories' own workflows run by act
+// through the same `uses: cicd-excellence/actions/<step>@v1` lines users write.
 //
 //	make demo    (or: go run ./internal/demo)
 package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
 
+	gh "github.com/google/go-github/v60/github"
+
 	"github.com/cicd-excellence/actions/internal/actrun"
+	"github.com/cicd-excellence/actions/internal/ghclient"
+	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/localregistry"
 	"github.com/cicd-excellence/actions/internal/tools"
+)
+
+// The bot's token on the local GitHub. A real setup uses a GitHub App
+// installation token; the example workflows fall back to secrets.BOT_TOKEN.
+const (
+	// The examples' App token step, skipped here (no vars.BOT_APP_ID).
+	appTokenAction = "actions/create-github-app-token@5d869da34e18e7287c1daad50e0b8ea0f506ce69"
+	botToken       = "ghs_demoBotToken0000000000000000000000"
+	botLogin       = "demo-pipeline[bot]"
 )
 
 func main() {
@@ -29,12 +47,17 @@ func main() {
 }
 
 type demo struct {
-	w       io.Writer
-	act     string
-	actions string
-	binary  string
-	scratch string
-	step    int
+	w        io.Writer
+	root     string
+	act      string
+	actions  string
+	binary   string
+	scratch  string
+	srv      *githubtest.Server
+	gh       *gh.Client
+	registry *localregistry.Registry
+	deployed string // where the example deploy script leaves its markers
+	step     int
 }
 
 func (d *demo) say(format string, args ...any) {
@@ -42,66 +65,343 @@ func (d *demo) say(format string, args ...any) {
 	fmt.Fprintf(d.w, "\n==> %d. %s\n", d.step, fmt.Sprintf(format, args...))
 }
 
+func (d *demo) detail(format string, args ...any) {
+	fmt.Fprintf(d.w, "    %s\n", fmt.Sprintf(format, args...))
+}
+
 func run(ctx context.Context, w io.Writer) error {
-	root, err := tools.Root()
-	if err != nil {
+	d := &demo{w: w}
+	var err error
+	if d.root, err = tools.Root(); err != nil {
 		return err
 	}
-	d := &demo{w: w}
 	if d.act, err = tools.Path("act"); err != nil {
+		return err
+	}
+	regExe, err := tools.Path("registry")
+	if err != nil {
 		return err
 	}
 	if d.scratch, err = os.MkdirTemp("", "cicd-demo-"); err != nil {
 		return err
 	}
 	defer os.RemoveAll(d.scratch)
-	if d.actions, err = actrun.Snapshot(root); err != nil {
+	if d.actions, err = actrun.Snapshot(d.root); err != nil {
 		return err
 	}
 	defer os.RemoveAll(d.actions)
-	if d.binary, err = actrun.BuildBinary(root, d.scratch); err != nil {
+	if d.binary, err = actrun.BuildBinary(d.root, d.scratch); err != nil {
 		return err
 	}
-	workflow, err := os.ReadFile(filepath.Join(root, "setup", "testdata", "publish.yml"))
+	d.deployed = filepath.Join(d.scratch, "deployed")
+
+	d.say("start a local GitHub (real git repositories behind GitHub's REST API) and an OCI registry")
+	if d.srv, err = githubtest.Start(ctx, githubtest.Config{Dir: filepath.Join(d.scratch, "github"), NoDefaultToken: true}); err != nil {
+		return err
+	}
+	defer d.srv.Close()
+	d.srv.AddToken(botToken, botLogin, githubtest.Write)
+	d.srv.AddToken("ghp_reviewerToken", "alice", githubtest.Write)
+	if d.gh, err = ghclient.New(d.srv.APIURL(), &ghclient.Transport{Token: "ghp_reviewerToken"}); err != nil {
+		return err
+	}
+	if d.registry, err = localregistry.Start(regExe, filepath.Join(d.scratch, "registry"), nil); err != nil {
+		return err
+	}
+	defer d.registry.Close()
+	d.detail("GitHub API  %s", d.srv.APIURL())
+	d.detail("registry    %s", d.registry.Host)
+
+	first, err := d.seed()
 	if err != nil {
 		return err
 	}
-	app := map[string]string{".github/workflows/publish.yml": string(workflow), "main.go": "package main\n\nfunc main() {}\n"}
 
-	d.say("app repo: a push to main runs setup, test, publish and the infra job")
-	if err := d.setup(ctx, app, "push", "main", `{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"{{HEAD}}","repository":{"full_name":"acme/app","default_branch":"main"}}`); err != nil {
+	d.say("app: a developer's change lands on main (a push): setup → test → publish → open-infra-pr")
+	appHead, err := d.srv.CommitFiles("acme", "app", "main", map[string]string{"app.txt": "hello from the example app, v2\n"}, "feat: v2")
+	if err != nil {
 		return err
 	}
-	d.say("app repo: a push to hotfixes/login publishes but opens no infra PR")
-	if err := d.setup(ctx, app, "push", "hotfixes/login", `{"ref":"refs/heads/hotfixes/login","before":"0000000000000000000000000000000000000000","after":"{{HEAD}}","repository":{"full_name":"acme/app","default_branch":"main"}}`); err != nil {
+	infraBefore, err := d.branchSHA("acme", "infra", "main")
+	if err != nil {
 		return err
 	}
-	d.say("app repo: a pull request runs the tests only")
-	if err := d.setup(ctx, app, "pull_request", "feature", `{"action":"opened","number":7,"pull_request":{"number":7,"head":{"ref":"feature","sha":"{{HEAD}}"},"base":{"ref":"main","sha":"{{HEAD}}"}},"repository":{"full_name":"acme/app","default_branch":"main"}}`); err != nil {
+	if err := d.act_(ctx, "acme/app", "push", "main",
+		fmt.Sprintf(`{"ref":"refs/heads/main","before":%q,"after":%q,"repository":{"full_name":"acme/app","default_branch":"main"}}`, first, appHead)); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\ndemo finished: every step above ran for real under act")
+	d.detail("published   %s/acme/app/api:%s", d.registry.Host, appHead)
+	dev, _ := d.srv.ReadFile("acme", "infra", "main", "envs/dev.json")
+	d.detail("infra envs/dev.json on main now holds api.tag = %s", tagOf(dev))
+
+	d.say("infra: the bot's merge is a push to main: plan → deploy only what changed (dev)")
+	infraAfter, err := d.branchSHA("acme", "infra", "main")
+	if err != nil {
+		return err
+	}
+	if err := d.act_(ctx, "acme/infra", "push", "main",
+		fmt.Sprintf(`{"ref":"refs/heads/main","before":%q,"after":%q,"repository":{"full_name":"acme/infra","default_branch":"main"}}`, infraBefore, infraAfter)); err != nil {
+		return err
+	}
+	d.showDeployed()
+
+	d.say("infra: promote dev to staging through a PR (workflow_dispatch of promote.yml)")
+	if err := d.act_(ctx, "acme/infra", "workflow_dispatch", "main",
+		`{"ref":"refs/heads/main","inputs":{"from":"dev","to":"staging"},"repository":{"full_name":"acme/infra","default_branch":"main"}}`,
+		"from=dev", "to=staging"); err != nil {
+		return err
+	}
+	prs, _, err := d.gh.PullRequests.List(ctx, "acme", "infra", &gh.PullRequestListOptions{State: "open"})
+	if err != nil || len(prs) != 1 {
+		return fmt.Errorf("expected one open promotion PR, got %d (%v)", len(prs), err)
+	}
+	pr := prs[0]
+	d.detail("PR #%d %q", pr.GetNumber(), pr.GetTitle())
+	for _, line := range strings.Split(pr.GetBody(), "\n") {
+		if strings.HasPrefix(line, "|") {
+			d.detail("%s", line)
+		}
+	}
+
+	d.say("infra: the promotion PR is validated (the required check), approved by a human and merged")
+	if err := d.validatePR(ctx, pr); err != nil {
+		return err
+	}
+	if err := d.srv.Approve("acme", "infra", pr.GetNumber(), "alice"); err != nil {
+		return err
+	}
+	before, _ := d.branchSHA("acme", "infra", "main")
+	if _, _, err := d.gh.PullRequests.Merge(ctx, "acme", "infra", pr.GetNumber(), "", &gh.PullRequestOptions{MergeMethod: "rebase"}); err != nil {
+		return fmt.Errorf("merge the promotion: %w", err)
+	}
+	after, _ := d.branchSHA("acme", "infra", "main")
+	d.detail("approved by alice, rebase-merged: infra main %s → %s", before[:7], after[:7])
+
+	d.say("infra: the merge is a push to main: plan → deploy only staging")
+	if err := d.act_(ctx, "acme/infra", "push", "main",
+		fmt.Sprintf(`{"ref":"refs/heads/main","before":%q,"after":%q,"repository":{"full_name":"acme/infra","default_branch":"main"}}`, before, after)); err != nil {
+		return err
+	}
+	d.showDeployed()
+
+	d.say("app: start a hotfix from the released commit (workflow_dispatch of hotfix.yml)")
+	if err := d.act_(ctx, "acme/app", "workflow_dispatch", "main",
+		fmt.Sprintf(`{"ref":"refs/heads/main","inputs":{"name":"login-crash","base":%q},"repository":{"full_name":"acme/app","default_branch":"main"}}`, appHead[:7]),
+		"name=login-crash", "base="+appHead[:7]); err != nil {
+		return err
+	}
+	hotfix, err := d.branchSHA("acme", "app", "hotfixes/login-crash")
+	if err != nil {
+		return err
+	}
+	d.detail("acme/app has hotfixes/login-crash at %s", hotfix[:7])
+
+	d.say("audit trail: GitHub Deployments recorded on the infra repo")
+	deps, err := d.srv.Deployments("acme", "infra")
+	if err != nil {
+		return err
+	}
+	for _, dep := range deps {
+		d.detail("deployment %d: %-8s at %s  %s", dep.ID, dep.Environment, dep.SHA[:7], strings.Join(dep.States, " → "))
+	}
+	fmt.Fprintln(w, "\ndemo finished: every step above ran for real (act, the local GitHub, the registry)")
 	return nil
 }
 
-func (d *demo) setup(ctx context.Context, files map[string]string, event, branch, payload string) error {
+// seed creates the app and infra repositories from examples/, with every
+// environment of the infra repo at the app's first commit.
+func (d *demo) seed() (string, error) {
+	for _, r := range []string{"app", "infra"} {
+		if err := d.srv.CreateRepo(githubtest.RepoConfig{Owner: "acme", Name: r}); err != nil {
+			return "", err
+		}
+	}
+	app, err := readTree(filepath.Join(d.root, "examples", "app"))
+	if err != nil {
+		return "", err
+	}
+	first, err := d.srv.CommitFiles("acme", "app", "main", app, "the example app")
+	if err != nil {
+		return "", err
+	}
+	infra, err := readTree(filepath.Join(d.root, "examples", "infra"))
+	if err != nil {
+		return "", err
+	}
+	for name, content := range infra {
+		if strings.HasPrefix(name, "envs/") {
+			infra[name] = strings.ReplaceAll(content, strings.Repeat("0", 40), first)
+		}
+	}
+	if _, err := d.srv.CommitFiles("acme", "infra", "main", infra, "the example infra"); err != nil {
+		return "", err
+	}
+	d.detail("acme/app   from examples/app   (main at %s)", first[:7])
+	d.detail("acme/infra from examples/infra (dev, staging, prod at api.tag %s)", first[:7])
+	return first, nil
+}
+
+// act_ clones the repository from the local GitHub and runs its workflows for
+// an event with act, printing what the actions said.
+func (d *demo) act_(ctx context.Context, repo, event, branch, payload string, inputs ...string) error {
+	dir := filepath.Join(d.scratch, fmt.Sprintf("run-%d", d.step))
+	clone := filepath.Join(dir, "repo")
+	if err := d.clone(repo, clone); err != nil {
+		return err
+	}
+	in := map[string]string{}
+	for _, kv := range inputs {
+		k, v, _ := strings.Cut(kv, "=")
+		in[k] = v
+	}
 	res, err := actrun.Run(ctx, actrun.Options{
-		Act: d.act, ActionsDir: d.actions, Binary: d.binary,
-		WorkDir: filepath.Join(d.scratch, fmt.Sprintf("run-%d", d.step)),
-		Files:   files, Branch: branch, Event: event, Payload: payload,
+		Act: d.act, ActionsDir: d.actions, Binary: d.binary, WorkDir: dir,
+		RepoDir: clone, Repository: repo, Branch: branch, Event: event, Payload: payload, Inputs: in,
+		Env: map[string]string{
+			"GITHUB_API_URL": d.srv.APIURL(), "GITHUB_SERVER_URL": d.srv.ServerURL(),
+			"DEPLOY_DIR": d.deployed,
+		},
+		Vars:    map[string]string{"REGISTRY": d.registry.Host, "BOT_LOGIN": botLogin},
+		Offline: []string{appTokenAction},
+		// GITHUB_TOKEN stands for the workflow's own token (github.token).
+		Secrets: map[string]string{"BOT_TOKEN": botToken, "GITHUB_TOKEN": botToken},
 		Timeout: 5 * time.Minute,
 	})
 	if err != nil {
 		return err
 	}
+	d.printLog(res.Log)
 	if res.Err != nil {
-		return fmt.Errorf("workflow failed: %v\n%s", res.Err, res.Log)
+		if os.Getenv("DEMO_DEBUG") != "" {
+			fmt.Fprintln(d.w, res.Log)
+		}
+		return fmt.Errorf("the %s workflow of %s failed: %v (DEMO_DEBUG=1 shows act's whole log)", event, repo, res.Err)
 	}
-	for _, l := range strings.Split(res.Log, "\n") {
-		if strings.Contains(l, "| ") && (strings.Contains(l, "publish=") || strings.Contains(l, ": ")) && strings.Contains(l, "[publish/setup]") {
-			fmt.Fprintln(d.w, "   ", strings.TrimSpace(l[strings.Index(l, "|")+1:]))
+	d.detail("(act ran the workflows in %s)", res.Duration.Round(time.Millisecond))
+	return nil
+}
+
+// printLog shows the jobs that ran and the lines the actions printed.
+func (d *demo) printLog(log string) {
+	for _, l := range strings.Split(log, "\n") {
+		switch {
+		case strings.Contains(l, "🏁  Job succeeded"), strings.Contains(l, "🏁  Job failed"):
+			d.detail("%s", strings.TrimSpace(l))
+		case strings.Contains(l, "  | ") && !strings.Contains(l, "::"):
+			if i := strings.Index(l, "  | "); i >= 0 {
+				d.detail("  %s%s", jobOf(l), strings.TrimSpace(l[i+4:]))
+			}
+		case strings.Contains(l, "::error::"), strings.Contains(l, "::warning::"), strings.Contains(l, "::notice::"):
+			d.detail("  %s%s", jobOf(l), strings.TrimSpace(l[strings.Index(l, "::"):]))
 		}
 	}
-	fmt.Fprintf(d.w, "    jobs and outputs: %s  (act run %s)\n", strings.Join(res.Results, ", "), res.Duration.Round(time.Millisecond))
+}
+
+func jobOf(l string) string {
+	if i, j := strings.Index(l, "["), strings.Index(l, "]"); i >= 0 && j > i {
+		return l[i:j+1] + " "
+	}
+	return ""
+}
+
+func (d *demo) showDeployed() {
+	entries, _ := os.ReadDir(d.deployed)
+	for _, e := range entries {
+		v, _ := os.ReadFile(filepath.Join(d.deployed, e.Name()))
+		d.detail("deployed so far: %-8s api@%s", e.Name(), strings.TrimSpace(string(v))[:7])
+	}
+}
+
+// validatePR runs the infra repo's validate job on the PR, as the required
+// status check would.
+func (d *demo) validatePR(ctx context.Context, pr *gh.PullRequest) error {
+	dir := filepath.Join(d.scratch, fmt.Sprintf("pr-%d", pr.GetNumber()))
+	clone := filepath.Join(dir, "repo")
+	if err := d.clone("acme/infra", clone); err != nil {
+		return err
+	}
+	if err := d.git(clone, "-c", "http.extraHeader="+d.auth(), "fetch", "-q", "origin", pr.GetHead().GetRef()); err != nil {
+		return err
+	}
+	if err := d.git(clone, "checkout", "-q", "FETCH_HEAD"); err != nil {
+		return err
+	}
+	payload := fmt.Sprintf(`{"action":"opened","number":%d,"pull_request":{"number":%d,"head":{"ref":%q,"sha":%q},"base":{"ref":"main","sha":%q},"user":{"login":%q}},"repository":{"full_name":"acme/infra","default_branch":"main"}}`,
+		pr.GetNumber(), pr.GetNumber(), pr.GetHead().GetRef(), pr.GetHead().GetSHA(), pr.GetBase().GetSHA(), botLogin)
+	res, err := actrun.Run(ctx, actrun.Options{
+		Act: d.act, ActionsDir: d.actions, Binary: d.binary, WorkDir: dir,
+		RepoDir: clone, Repository: "acme/infra", Event: "pull_request", Payload: payload,
+		Env:     map[string]string{"GITHUB_API_URL": d.srv.APIURL(), "GITHUB_SERVER_URL": d.srv.ServerURL()},
+		Vars:    map[string]string{"BOT_LOGIN": botLogin},
+		Secrets: map[string]string{"BOT_TOKEN": botToken, "GITHUB_TOKEN": botToken},
+	})
+	if err != nil {
+		return err
+	}
+	d.printLog(res.Log)
+	if res.Err != nil {
+		return fmt.Errorf("validate failed on PR #%d: %v", pr.GetNumber(), res.Err)
+	}
 	return nil
+}
+
+// clone fetches a repository over git smart HTTP. The token travels in an
+// Authorization header given on the command line for this one command, never
+// in the URL or a config file (the clone is copied into act's workspace).
+func (d *demo) clone(repo, dir string) error {
+	url := d.srv.ServerURL() + "/" + repo + ".git"
+	cmd := exec.Command("git", "-c", "http.extraHeader="+d.auth(), "clone", "-q", url, dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("git clone %s: %v\n%s", repo, err, out)
+	}
+	return nil
+}
+
+func (d *demo) auth() string {
+	return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+botToken))
+}
+
+func (d *demo) git(dir string, args ...string) error {
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("git %v: %v\n%s", args, err, out)
+	}
+	return nil
+}
+
+func (d *demo) branchSHA(owner, repo, branch string) (string, error) {
+	refs, err := d.srv.Refs(owner, repo)
+	if err != nil {
+		return "", err
+	}
+	sha, ok := refs["refs/heads/"+branch]
+	if !ok {
+		return "", fmt.Errorf("%s/%s has no branch %s", owner, repo, branch)
+	}
+	return sha, nil
+}
+
+func readTree(dir string) (map[string]string, error) {
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		files[filepath.ToSlash(rel)] = string(data)
+		return nil
+	})
+	return files, err
+}
+
+func tagOf(file string) string {
+	i := strings.Index(file, `"tag": "`)
+	if i < 0 || len(file) < i+8+40 {
+		return "?"
+	}
+	return file[i+8 : i+8+40]
 }
