@@ -142,21 +142,31 @@ func Create(ctx context.Context, c *gh.Client, q Request, serverURL string, log 
 	}
 
 	ref := "refs/heads/" + q.Branch()
-	if _, _, err := c.Git.CreateRef(ctx, q.Owner, q.Repo, &gh.Reference{Ref: &ref, Object: &gh.GitObject{SHA: &commit}}); err != nil {
-		// The create may have happened before the error reached us (a retried
-		// POST, or a concurrent run): the branch's state decides.
-		now, rerr := branchSHA(ctx, c, q.Owner, q.Repo, q.Branch())
-		if rerr == nil && now == commit {
-			log("branch %s was created concurrently at %s", q.Branch(), short(commit))
+	// A create is not repeated blindly: after a failure whose outcome is
+	// unknown (5xx, a dropped connection), the branch's state decides whether
+	// it happened, and only a branch still missing is created again.
+	for attempt := 1; attempt <= 3; attempt++ {
+		if _, _, err = c.Git.CreateRef(ctx, q.Owner, q.Repo, &gh.Reference{Ref: &ref, Object: &gh.GitObject{SHA: &commit}}); err == nil {
+			res.Created = true
 			return res, nil
 		}
-		if rerr == nil && now != "" {
+		now, rerr := branchSHA(ctx, c, q.Owner, q.Repo, q.Branch())
+		switch {
+		case rerr != nil:
+			return res, ghclient.Wrap("create branch "+q.Branch(), repo, err)
+		case now == commit:
+			log("branch %s exists at %s: created by this request or a concurrent run", q.Branch(), short(commit))
+			res.Created = status(err) >= 500 || status(err) == 0
+			return res, nil
+		case now != "":
 			return res, fmt.Errorf("create hotfix branch: %s was created at %s meanwhile, not at %s", q.Branch(), short(now), short(commit))
 		}
-		return res, ghclient.Wrap("create branch "+q.Branch(), repo, err)
+		if s := status(err); s != 0 && s < 500 {
+			break // GitHub said no; asking again will not change its mind
+		}
+		log("creating %s failed (%v); the branch does not exist, trying again (%d/3)", q.Branch(), err, attempt)
 	}
-	res.Created = true
-	return res, nil
+	return res, ghclient.Wrap("create branch "+q.Branch(), repo, err)
 }
 
 func branchSHA(ctx context.Context, c *gh.Client, owner, repo, branch string) (string, error) {
