@@ -1,8 +1,6 @@
 package deploy
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -12,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cicd-excellence/actions/internal/action"
+	"github.com/cicd-excellence/actions/internal/steptest"
 )
 
 // repo is an infra repository checkout built with real git in the test.
@@ -80,20 +79,10 @@ const (
 )
 
 // run runs the step with a real output file; it returns outputs and the log.
-func run(t *testing.T, dir string, envv ...string) (map[string]string, string, error) {
+func run(t *testing.T, dir string, env ...string) (map[string]string, string, error) {
 	t.Helper()
-	tmp := t.TempDir()
-	out := filepath.Join(tmp, "out")
-	var log bytes.Buffer
-	envv = append(envv, "GITHUB_ACTIONS=true", "GITHUB_OUTPUT="+out, "GITHUB_STEP_SUMMARY="+filepath.Join(tmp, "summary"))
-	r := action.New(action.Options{Stdout: &log, Env: envv, WorkDir: dir, Manifest: action.MustParseManifest(manifest)})
-	err := Run(context.Background(), r)
-	data, _ := os.ReadFile(out)
-	outputs, perr := action.ParseOutputFile(string(data))
-	if perr != nil {
-		t.Fatal(perr)
-	}
-	return outputs, log.String(), err
+	res := steptest.Run(t, Step, dir, env...)
+	return res.Outputs, res.Log, res.Err
 }
 
 func TestPlanMode(t *testing.T) {

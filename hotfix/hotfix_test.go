@@ -1,8 +1,6 @@
 package hotfix
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/steptest"
 )
 
 // fixture is an app repo on the local GitHub: main with two commits, a tag,
@@ -49,22 +48,12 @@ func newFixture(t *testing.T) *fixture {
 // run runs the step as a runner would, with outputs in a real file.
 func (f *fixture) run(t *testing.T, inputs ...string) (map[string]string, string, error) {
 	t.Helper()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "output")
 	env := append([]string{
-		"GITHUB_ACTIONS=true", "GITHUB_OUTPUT=" + out, "GITHUB_STEP_SUMMARY=" + filepath.Join(dir, "summary"),
 		"GITHUB_REPOSITORY=acme/app", "GITHUB_API_URL=" + f.srv.APIURL(), "GITHUB_SERVER_URL=" + f.srv.ServerURL(),
 		"INPUT_GITHUB_TOKEN=" + githubtest.DefaultToken,
 	}, inputs...)
-	var log bytes.Buffer
-	r := action.New(action.Options{Stdout: &log, Env: env, Manifest: action.MustParseManifest(manifest)})
-	err := Run(context.Background(), r)
-	data, _ := os.ReadFile(out)
-	outputs, perr := action.ParseOutputFile(string(data))
-	if perr != nil {
-		t.Fatal(perr)
-	}
-	return outputs, log.String(), err
+	res := steptest.Run(t, Step, "", env...)
+	return res.Outputs, res.Log, res.Err
 }
 
 func (f *fixture) branch(t *testing.T, name string) string {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cicd-excellence/actions/internal/envfile"
+	"github.com/cicd-excellence/actions/internal/refname"
 )
 
 // BranchPrefix starts every branch this action creates: the PRs it owns are
@@ -137,17 +138,7 @@ func code(s string) string {
 	return "`" + strings.NewReplacer("`", "", "|", `\|`).Replace(s) + "`"
 }
 
-func isSHA(s string) bool {
-	if len(s) != 40 {
-		return false
-	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func isSHA(s string) bool { return refname.IsFullSHA(s) }
 
 func short(s string) string {
 	if isSHA(s) {

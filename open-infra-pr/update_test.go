@@ -1,19 +1,16 @@
 package openinfrapr
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/steptest"
 )
 
 const devJSON = `{
@@ -82,23 +79,13 @@ func must(t *testing.T, err error) {
 // outputs in a real file.
 func (w *world) run(t *testing.T, inputs ...string) (map[string]string, string, error) {
 	t.Helper()
-	dir := t.TempDir()
-	out := filepath.Join(dir, "output")
 	env := append([]string{
-		"GITHUB_ACTIONS=true", "GITHUB_OUTPUT=" + out, "GITHUB_STEP_SUMMARY=" + filepath.Join(dir, "summary"),
 		"GITHUB_REPOSITORY=acme/app", "GITHUB_SHA=" + w.app[3], "GITHUB_ACTOR=dev", "GITHUB_EVENT_NAME=push",
 		"GITHUB_API_URL=" + w.srv.APIURL(), "GITHUB_SERVER_URL=" + w.srv.ServerURL(),
 		"INPUT_GITHUB_TOKEN=" + githubtest.DefaultToken, "INPUT_INFRA_REPO=acme/infra", "INPUT_MERGE_TIMEOUT=3m",
 	}, inputs...)
-	var log bytes.Buffer
-	r := action.New(action.Options{Stdout: &log, Env: env, Manifest: action.MustParseManifest(manifest)})
-	err := Run(context.Background(), r)
-	data, _ := os.ReadFile(out)
-	outputs, perr := action.ParseOutputFile(string(data))
-	if perr != nil {
-		t.Fatal(perr)
-	}
-	return outputs, log.String(), err
+	res := steptest.Run(t, Step, "", env...)
+	return res.Outputs, res.Log, res.Err
 }
 
 func (w *world) file(t *testing.T, env string) string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/event"
+	"github.com/cicd-excellence/actions/internal/refname"
 )
 
 //go:embed action.yml
@@ -100,7 +101,7 @@ func Decide(ev *event.Context, cfg Config) (Decision, error) {
 	default:
 		d.Reason = fmt.Sprintf("%s event: nothing to publish", or(ev.Name, "unknown"))
 	}
-	if d.Publish && !isFullSHA(d.SHA) {
+	if d.Publish && !refname.IsFullSHA(d.SHA) {
 		return Decision{}, fmt.Errorf("setup: the run's commit %q is not a full commit SHA (is GITHUB_SHA set?)", d.SHA)
 	}
 	return d, nil
@@ -141,18 +142,6 @@ func Run(ctx context.Context, r *action.Runtime) error {
 	r.Infof("publish=%t open_infra_pr=%t deploy=%t sha=%s", d.Publish, d.OpenInfraPR, d.Deploy, d.SHA)
 	return r.Summary(fmt.Sprintf("**setup** %s · publish `%t` · open_infra_pr `%t` · deploy `%t` — %s",
 		action.MDCode(short), d.Publish, d.OpenInfraPR, d.Deploy, action.MDEscape(d.Reason)))
-}
-
-func isFullSHA(s string) bool {
-	if len(s) != 40 {
-		return false
-	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 func or(a, b string) string {
