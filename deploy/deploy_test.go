@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cicd-excellence/actions/internal/action"
+	"github.com/cicd-excellence/actions/internal/githubtest"
 	"github.com/cicd-excellence/actions/internal/steptest"
 )
 
@@ -251,5 +252,42 @@ func TestValidateMode(t *testing.T) {
 	_, log, err = run(t, r.dir, "INPUT_MODE=validate", "GITHUB_EVENT_NAME=pull_request", "GITHUB_EVENT_PATH="+pr(two, "pipeline[bot]"), "INPUT_BOT=pipeline[bot]", "INPUT_GITHUB_TOKEN=ghs_0123456789abcdef")
 	if err == nil || !strings.Contains(log, "may change one environment file; it changes 2 files") {
 		t.Fatalf("bot guard let two environments through: %v\n%s", err, log)
+	}
+}
+
+// TestPlanFallsBackToTheAPI: after a force push no clone has the push's
+// before commit; plan reads both commits through the API instead.
+func TestPlanFallsBackToTheAPI(t *testing.T) {
+	srv := githubtest.New(t)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(srv.CreateRepo(githubtest.RepoConfig{Owner: "acme", Name: "infra"}))
+	before, err := srv.CommitFiles("acme", "infra", "main", map[string]string{"envs/dev.json": *env(a1, w1), "envs/prod.json": *env(a1, w1)}, "one")
+	must(err)
+	after, err := srv.CommitFiles("acme", "infra", "main", map[string]string{"envs/dev.json": *env(a2, w1)}, "two")
+	must(err)
+	// A clone that holds only after, as a shallow checkout does.
+	r := newRepo(t)
+	r.commit(map[string]*string{"envs/dev.json": env(a2, w1), "envs/prod.json": env(a1, w1)})
+
+	out, log, err := run(t, r.dir, "INPUT_MODE=plan", "GITHUB_EVENT_NAME=push", "INPUT_BEFORE="+before, "INPUT_AFTER="+after,
+		"GITHUB_REPOSITORY=acme/infra", "GITHUB_API_URL="+srv.APIURL(), "INPUT_GITHUB_TOKEN="+githubtest.DefaultToken)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	if out["environments"] != "dev" || !strings.Contains(log, "reading through the API instead") {
+		t.Errorf("outputs %v\n%s", out, log)
+	}
+	if srv.CountRequests("GET /repos/{owner}/{repo}/contents/{path}") == 0 {
+		t.Error("nothing was read through the API")
+	}
+	// Without a token it says what to do.
+	_, _, err = run(t, r.dir, "INPUT_MODE=plan", "GITHUB_EVENT_NAME=push", "INPUT_BEFORE="+before, "INPUT_AFTER="+after, "GITHUB_REPOSITORY=acme/infra")
+	if err == nil || !strings.Contains(err.Error(), "no token to read through the API") || !strings.Contains(err.Error(), `input "github-token"`) {
+		t.Errorf("err = %v", err)
 	}
 }
