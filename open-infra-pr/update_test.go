@@ -131,7 +131,7 @@ func TestBumpDevMerges(t *testing.T) {
 	if want := strings.Replace(before, w.app[1], w.app[3], 1); after != want {
 		t.Errorf("dev.json:\n%s\nwant only the tag changed:\n%s", after, want)
 	}
-	if out["operation"] != "merged" || out["merged"] != "true" || out["pull-request-number"] != "1" {
+	if out["operation"] != "merged" || out["merged"] != "true" || out["pull-request-number"] != "1" || out["verified"] != "true" {
 		t.Errorf("outputs = %v", out)
 	}
 	prs := w.pulls(t)
