@@ -19,6 +19,7 @@ import (
 	"github.com/cicd-excellence/actions/internal/version"
 	openinfrapr "github.com/cicd-excellence/actions/open-infra-pr"
 	"github.com/cicd-excellence/actions/publish"
+	"github.com/cicd-excellence/actions/rulesets"
 	"github.com/cicd-excellence/actions/setup"
 )
 
@@ -30,6 +31,7 @@ var steps = []action.Step{
 	deploy.Step,
 	openinfrapr.Step,
 	publish.Step,
+	rulesets.Step,
 }
 
 func main() {

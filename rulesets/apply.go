@@ -1,0 +1,172 @@
+package rulesets
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Report is what a run did or found: the step's report output, and the
+// source of its job summary.
+type Report struct {
+	Command      string       `json:"command"`
+	DryRun       bool         `json:"dry_run"`
+	Time         string       `json:"time"`
+	Changed      bool         `json:"changed"`
+	Drift        bool         `json:"drift"`
+	Repositories []RepoReport `json:"repositories"`
+}
+
+// RepoReport is one repository.
+type RepoReport struct {
+	Repository    string          `json:"repository"`
+	DefaultBranch string          `json:"default_branch,omitempty"`
+	Rulesets      []RulesetReport `json:"rulesets"`
+	// SeparationOfDuties is verify's check of the review controls in force
+	// on the default branch.
+	SeparationOfDuties []Control `json:"separation_of_duties,omitempty"`
+	Error              string    `json:"error,omitempty"`
+}
+
+// Ruleset statuses.
+const (
+	StatusCreated     = "created"
+	StatusUpdated     = "updated"
+	StatusUnchanged   = "unchanged"
+	StatusWouldCreate = "would create"
+	StatusWouldUpdate = "would update"
+	StatusOK          = "ok"
+	StatusDrift       = "drift"
+	StatusMissing     = "missing"
+	StatusUnverified  = "cannot be verified"
+)
+
+// RulesetReport is one ruleset of a repository.
+type RulesetReport struct {
+	Name string `json:"name"`
+	// Source is the file or preset it came from; "unmanaged" for a
+	// repository ruleset no input describes (verify checks only its bots).
+	Source  string   `json:"source"`
+	ID      int64    `json:"id,omitempty"`
+	Status  string   `json:"status"`
+	Items   []Item   `json:"items,omitempty"`
+	Changes []Change `json:"changes"`
+	Notes   []string `json:"notes,omitempty"`
+}
+
+// Item is one row of the evidence: the ruleset itself, each rule, the
+// bypass actors.
+type Item struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // ok, drift, missing, cannot be verified
+	Detail string `json:"detail,omitempty"`
+}
+
+// Apply makes the repository's rulesets match desired: each is matched by
+// name (case-insensitively, as GitHub keeps names unique), diffed, and
+// created or replaced only when it differs. With dryRun nothing is written.
+func Apply(ctx context.Context, api API, owner, repo string, desired []Ruleset, dryRun bool, logf func(string, ...any)) (RepoReport, bool, error) {
+	rr := RepoReport{Repository: owner + "/" + repo, Rulesets: []RulesetReport{}}
+	live, err := api.Rulesets(ctx, owner, repo)
+	if err != nil {
+		return rr, false, err
+	}
+	byName := ownRulesets(live)
+	changed := false
+	for _, d := range desired {
+		rep := RulesetReport{Name: d.Name(), Source: d.Source, Changes: []Change{}}
+		var current map[string]any
+		ex, exists := byName[strings.ToLower(d.Name())]
+		if exists {
+			rep.ID = ex.ID
+			if current, err = api.Ruleset(ctx, owner, repo, ex.ID); err != nil {
+				return rr, changed, err
+			}
+		}
+		changes := Diff(d, current)
+		rep.Changes = append(rep.Changes, changes...)
+		rep.Notes = unknownRuleNotes(d)
+		switch {
+		case len(changes) == 0:
+			rep.Status = StatusUnchanged
+			logf("%s: ruleset %q is up to date", rr.Repository, d.Name())
+		case dryRun:
+			rep.Status = StatusWouldUpdate
+			if !exists {
+				rep.Status = StatusWouldCreate
+			}
+			logf("%s: ruleset %q %s (dry run, nothing written):", rr.Repository, d.Name(), rep.Status)
+			for _, c := range changes {
+				logf("  %s", c)
+			}
+			if !exists {
+				logf("  would send: %s", show(d.Body))
+			}
+		case exists:
+			if _, err := api.Update(ctx, owner, repo, ex.ID, d); err != nil {
+				return rr, changed, err
+			}
+			rep.Status = StatusUpdated
+			changed = true
+			logf("%s: updated ruleset %q (id %d):", rr.Repository, d.Name(), ex.ID)
+			for _, c := range changes {
+				logf("  %s", c)
+			}
+		default:
+			created, err := api.Create(ctx, owner, repo, d)
+			if err != nil {
+				// A POST is not retried blindly: the state decides whether the
+				// ruleset got created after all (a lost answer, a concurrent run).
+				id, ok := createdMeanwhile(ctx, api, owner, repo, d)
+				if !ok {
+					return rr, changed, err
+				}
+				rep.ID = id
+			} else {
+				rep.ID, _ = intValue(created["id"])
+			}
+			rep.Status = StatusCreated
+			changed = true
+			logf("%s: created ruleset %q (id %d)", rr.Repository, d.Name(), rep.ID)
+		}
+		rr.Rulesets = append(rr.Rulesets, rep)
+	}
+	return rr, changed, nil
+}
+
+func createdMeanwhile(ctx context.Context, api API, owner, repo string, d Ruleset) (int64, bool) {
+	live, err := api.Rulesets(ctx, owner, repo)
+	if err != nil {
+		return 0, false
+	}
+	ex, ok := ownRulesets(live)[strings.ToLower(d.Name())]
+	if !ok {
+		return 0, false
+	}
+	current, err := api.Ruleset(ctx, owner, repo, ex.ID)
+	if err != nil || len(Diff(d, current)) > 0 {
+		return 0, false
+	}
+	return ex.ID, true
+}
+
+// ownRulesets indexes the repository's own rulesets by lower-case name.
+func ownRulesets(live []LiveRuleset) map[string]LiveRuleset {
+	out := map[string]LiveRuleset{}
+	for _, l := range live {
+		if l.SourceType == "" || l.SourceType == "Repository" {
+			out[strings.ToLower(l.Name)] = l
+		}
+	}
+	return out
+}
+
+func unknownRuleNotes(d Ruleset) []string {
+	var out []string
+	for _, t := range sortedKeys(rulesByType(d.Body["rules"])) {
+		if !KnownRuleTypes[t] {
+			out = append(out, fmt.Sprintf("rule %s is a type this action does not know: applied and compared as raw JSON", t))
+		}
+	}
+	return out
+}

@@ -1,0 +1,653 @@
+package rulesets
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/cicd-excellence/actions/internal/action"
+	"github.com/cicd-excellence/actions/internal/ghclient"
+	"github.com/cicd-excellence/actions/internal/githubtest"
+)
+
+// TestApply runs apply as a sequence over one repository, as a team would
+// over time: each step's writes are read from the local GitHub's request log.
+func TestApply(t *testing.T) {
+	f := newFixture(t)
+	steps := []struct {
+		name        string
+		before      func(t *testing.T)
+		inputs      []string
+		posts, puts int
+		changed     string
+		drift       string
+		statuses    []string // per ruleset, in input order
+		log         []string
+	}{
+		{
+			name:    "dry run on a bare repository writes nothing",
+			inputs:  with(presetInputs, "INPUT_COMMAND=apply", "INPUT_DRY_RUN=true"),
+			changed: "false", drift: "true",
+			statuses: []string{StatusWouldCreate, StatusWouldCreate, StatusWouldCreate},
+			log:      []string{`acme/app: ruleset "Default" would create (dry run, nothing written):`, "would send: "},
+		},
+		{
+			name:   "apply creates",
+			inputs: with(presetInputs, "INPUT_COMMAND=apply"),
+			posts:  3, changed: "true", drift: "true",
+			statuses: []string{StatusCreated, StatusCreated, StatusCreated},
+			log:      []string{`acme/app: created ruleset "Default"`, `created ruleset "Hotfixes"`, `created ruleset "Release tags"`},
+		},
+		{
+			name:    "a second apply changes nothing",
+			inputs:  with(presetInputs, "INPUT_COMMAND=apply"),
+			changed: "false", drift: "false",
+			statuses: []string{StatusUnchanged, StatusUnchanged, StatusUnchanged},
+			log:      []string{`ruleset "Default" is up to date`},
+		},
+		{
+			name: "a changed file is a dry-run diff first",
+			before: func(t *testing.T) {
+				f.write(t, ".github/rulesets/tags.json", strings.Replace(tagsRuleset, `{"type": "update"},`, `{"type": "update"}, {"type": "creation"},`, 1))
+			},
+			inputs:  with(presetInputs, "INPUT_COMMAND=apply", "INPUT_DRY_RUN=TRUE"),
+			changed: "false", drift: "true",
+			statuses: []string{StatusUnchanged, StatusUnchanged, StatusWouldUpdate},
+			log:      []string{`ruleset "Release tags" would update (dry run, nothing written):`, "  rule creation: removed (in the desired ruleset, missing live)"},
+		},
+		{
+			name:   "then updates with one PUT",
+			inputs: with(presetInputs, "INPUT_COMMAND=apply"),
+			puts:   1, changed: "true", drift: "true",
+			statuses: []string{StatusUnchanged, StatusUnchanged, StatusUpdated},
+			log:      []string{`acme/app: updated ruleset "Release tags"`},
+		},
+		{
+			name:   "a changed input updates the preset",
+			inputs: with(presetInputs, "INPUT_COMMAND=apply", "INPUT_REQUIRED_CHECKS=test"),
+			puts:   1, changed: "true", drift: "true",
+			statuses: []string{StatusUpdated, StatusUnchanged, StatusUnchanged},
+			log:      []string{`required status checks (parameters.required_status_checks) is [{"context":"test"},{"context":"lint"}], want [{"context":"test"}]`},
+		},
+		{
+			name: "drift made by hand is put back",
+			before: func(t *testing.T) {
+				f.put(t, "app", "Default", map[string]any{"enforcement": "disabled"})
+			},
+			inputs: with(presetInputs, "INPUT_COMMAND=apply", "INPUT_REQUIRED_CHECKS=test"),
+			puts:   1, changed: "true", drift: "true",
+			statuses: []string{StatusUpdated, StatusUnchanged, StatusUnchanged},
+			log:      []string{`enforcement: is "disabled", want "active" (the ruleset is switched off)`},
+		},
+		{
+			name:   "a context with a comma is one check",
+			inputs: with(presetInputs, "INPUT_COMMAND=apply", "INPUT_REQUIRED_CHECKS=test\ntest (ubuntu, 1.22)"),
+			puts:   1, changed: "true", drift: "true",
+			statuses: []string{StatusUpdated, StatusUnchanged, StatusUnchanged},
+			log:      []string{`want [{"context":"test"},{"context":"test (ubuntu, 1.22)"}]`},
+		},
+		{
+			name:    "check order and preset order do not matter",
+			inputs:  with(presetInputs, "INPUT_COMMAND=apply", "INPUT_REQUIRED_CHECKS=test (ubuntu, 1.22)\n test", "INPUT_PRESET=hotfixes,default"),
+			changed: "false", drift: "false",
+			statuses: []string{StatusUnchanged, StatusUnchanged, StatusUnchanged},
+		},
+	}
+	for _, s := range steps {
+		if !t.Run(s.name, func(t *testing.T) {
+			if s.before != nil {
+				s.before(t)
+			}
+			posts0, puts0 := f.writes()
+			res := f.run(t, s.inputs...)
+			if res.err != nil {
+				t.Fatalf("%v\n%s", res.err, res.log)
+			}
+			posts, puts := f.writes()
+			if posts-posts0 != s.posts || puts-puts0 != s.puts {
+				t.Errorf("POST %d, PUT %d; want %d, %d\n%s", posts-posts0, puts-puts0, s.posts, s.puts, res.log)
+			}
+			if res.out["changed"] != s.changed || res.out["drift"] != s.drift {
+				t.Errorf("changed=%s drift=%s, want %s %s", res.out["changed"], res.out["drift"], s.changed, s.drift)
+			}
+			rep := res.report(t)
+			var got []string
+			for _, rs := range rep.Repositories[0].Rulesets {
+				got = append(got, rs.Status)
+			}
+			if strings.Join(got, ",") != strings.Join(s.statuses, ",") {
+				t.Errorf("statuses %q, want %q", got, s.statuses)
+			}
+			for _, l := range s.log {
+				if !strings.Contains(res.log, l) {
+					t.Errorf("log lacks %q:\n%s", l, res.log)
+				}
+			}
+			if !strings.Contains(res.summary, "### Rulesets apply") || !strings.Contains(res.summary, "2025-03-14T06:30:00Z") {
+				t.Errorf("summary:\n%s", res.summary)
+			}
+		}) {
+			t.FailNow()
+		}
+	}
+
+	// What was applied is what GitHub stores, rule by rule.
+	d := f.live(t, "app", "Default")
+	if got := show(d["bypass_actors"]); got != `[{"actor_id":4242,"actor_type":"Integration","bypass_mode":"pull_request"}]` {
+		t.Errorf("bypass actors %s", got)
+	}
+	if got := d["enforcement"]; got != "active" {
+		t.Errorf("enforcement %v", got)
+	}
+}
+
+func TestApplyManyRepositories(t *testing.T) {
+	f := newFixture(t)
+	in := with(presetInputs, "INPUT_COMMAND=apply", "INPUT_REPOSITORIES=acme/app\nacme/infra, acme/APP")
+	res := f.run(t, in...)
+	if res.err != nil {
+		t.Fatalf("%v\n%s", res.err, res.log)
+	}
+	rep := res.report(t)
+	if len(rep.Repositories) != 2 || rep.Repositories[1].Repository != "acme/infra" {
+		t.Fatalf("repositories %+v", rep.Repositories)
+	}
+	if posts, _ := f.writes(); posts != 6 {
+		t.Errorf("%d POSTs, want 6", posts)
+	}
+	// The auditor's read-only token verifies both.
+	res = f.run(t, with(in, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+readToken)...)
+	if res.err != nil {
+		t.Fatalf("%v\n%s", res.err, res.log)
+	}
+	if res.out["drift"] != "false" || res.out["changed"] != "false" {
+		t.Errorf("outputs %v", res.out)
+	}
+}
+
+// TestVerify applies, verifies clean, injects one drift through the API as
+// an admin would, and expects verify to name it.
+func TestVerify(t *testing.T) {
+	bot := map[string]any{"actor_id": 4242, "actor_type": "Integration", "bypass_mode": "pull_request"}
+	tests := []struct {
+		name     string
+		drift    func(t *testing.T, f *fixture)
+		findings []string // each must be a line of the log
+		sod      map[string]string
+	}{
+		{
+			name:     "enforcement switched to evaluate",
+			drift:    func(t *testing.T, f *fixture) { f.put(t, "app", "Default", map[string]any{"enforcement": "evaluate"}) },
+			findings: []string{`drift: acme/app: ruleset "Default": enforcement: is "evaluate", want "active" (evaluate mode only reports: nothing is enforced)`},
+			sod:      map[string]string{ControlApprovals: NotVerified, ControlLastPush: NotVerified, ControlBypass: NotVerified},
+		},
+		{
+			name: "enforcement disabled on the file-managed ruleset",
+			drift: func(t *testing.T, f *fixture) {
+				f.put(t, "app", "Release tags", map[string]any{"enforcement": "disabled"})
+			},
+			findings: []string{`::error file=.github/rulesets/tags.json::acme/app: ruleset "Release tags": enforcement: is "disabled", want "active" (the ruleset is switched off)`},
+			sod:      map[string]string{ControlApprovals: Verified, ControlLastPush: Verified, ControlBypass: Verified},
+		},
+		{
+			name: "a rule removed",
+			drift: func(t *testing.T, f *fixture) {
+				live := f.live(t, "app", "Default")
+				var kept []any
+				for _, r := range live["rules"].([]any) {
+					if r.(map[string]any)["type"] != "required_linear_history" {
+						kept = append(kept, r)
+					}
+				}
+				f.put(t, "app", "Default", map[string]any{"rules": kept})
+			},
+			findings: []string{`drift: acme/app: ruleset "Default": rule required_linear_history: removed (in the desired ruleset, missing live)`},
+		},
+		{
+			name: "a rule added",
+			drift: func(t *testing.T, f *fixture) {
+				live := f.live(t, "app", "Hotfixes")
+				f.put(t, "app", "Hotfixes", map[string]any{"rules": append(live["rules"].([]any), map[string]any{"type": "deletion"})})
+			},
+			findings: []string{`drift: acme/app: ruleset "Hotfixes": rule deletion: added (not in the desired ruleset)`},
+		},
+		{
+			name: "an always-bypassing app added",
+			drift: func(t *testing.T, f *fixture) {
+				f.put(t, "app", "Default", map[string]any{"bypass_actors": []any{bot, map[string]any{"actor_id": 99, "actor_type": "Integration", "bypass_mode": "always"}}})
+			},
+			findings: []string{`drift: acme/app: ruleset "Default": bypass actor Integration 99: added in always mode (not in the desired ruleset); a GitHub App that always bypasses can push to the branch without review`},
+			sod:      map[string]string{ControlBypass: NotVerified},
+		},
+		{
+			name: "the bot switched to always",
+			drift: func(t *testing.T, f *fixture) {
+				f.put(t, "app", "Hotfixes", map[string]any{"bypass_actors": []any{map[string]any{"actor_id": 4242, "actor_type": "Integration", "bypass_mode": "always"}}})
+			},
+			findings: []string{`drift: acme/app: ruleset "Hotfixes": bypass actor Integration 4242: bypass_mode is "always", want "pull_request"; a GitHub App that always bypasses can push to the branch without review`},
+		},
+		{
+			name: "approval count changed",
+			drift: func(t *testing.T, f *fixture) {
+				f.put(t, "app", "Default", map[string]any{"rules": setParam(t, f.live(t, "app", "Default"), "pull_request", "required_approving_review_count", 0)})
+			},
+			findings: []string{`drift: acme/app: ruleset "Default": rule pull_request: approval count (parameters.required_approving_review_count) is 0, want 1`},
+			sod:      map[string]string{ControlApprovals: NotVerified, ControlLastPush: Verified},
+		},
+		{
+			name: "last push approval switched off",
+			drift: func(t *testing.T, f *fixture) {
+				f.put(t, "app", "Default", map[string]any{"rules": setParam(t, f.live(t, "app", "Default"), "pull_request", "require_last_push_approval", false)})
+			},
+			findings: []string{
+				`drift: acme/app: ruleset "Default": rule pull_request: last-push approval (parameters.require_last_push_approval) is false, want true`,
+				`drift: acme/app: separation of duties: last-push-approval: not verified: no rule in force on main sets require_last_push_approval`,
+			},
+			sod: map[string]string{ControlApprovals: Verified, ControlLastPush: NotVerified},
+		},
+		{
+			name: "a person may merge without review",
+			drift: func(t *testing.T, f *fixture) {
+				f.put(t, "app", "Default", map[string]any{"bypass_actors": []any{bot, map[string]any{"actor_id": 7, "actor_type": "User", "bypass_mode": "pull_request"}}})
+			},
+			findings: []string{
+				`drift: acme/app: ruleset "Default": bypass actor User 7: added in pull_request mode (not in the desired ruleset)`,
+				`drift: acme/app: separation of duties: bypass: not verified: ruleset "Default": User 7 may merge their own pull requests without an approving review`,
+			},
+			sod: map[string]string{ControlBypass: NotVerified},
+		},
+		{
+			name: "a team that may bypass cannot be verified",
+			drift: func(t *testing.T, f *fixture) {
+				f.put(t, "app", "Default", map[string]any{"bypass_actors": []any{bot, map[string]any{"actor_id": 12, "actor_type": "Team", "bypass_mode": "pull_request"}}})
+			},
+			findings: []string{
+				`drift: acme/app: ruleset "Default": bypass actor Team 12: added in pull_request mode (not in the desired ruleset)`,
+				`::warning::acme/app: separation of duties: bypass: cannot be verified through the API: ruleset "Default": Team 12 may merge pull requests without review, and who holds it (team membership, role assignments) is not visible to a repository token; ruleset "Default": Integration 4242 (the bot) may merge pull requests without the required review, and each bypass is recorded`,
+			},
+			sod: map[string]string{ControlBypass: Unverified},
+		},
+		{
+			name: "ruleset deleted",
+			drift: func(t *testing.T, f *fixture) {
+				c := f.client(t, githubtest.DefaultToken)
+				if _, err := c.Repositories.DeleteRuleset(context.Background(), "acme", "app", f.rulesetID(t, "app", "Hotfixes")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			findings: []string{`drift: acme/app: ruleset "Hotfixes": missing (no ruleset of this name in the repository)`},
+		},
+		{
+			name: "an unmanaged ruleset lets an app always bypass",
+			drift: func(t *testing.T, f *fixture) {
+				if _, err := f.srv.AddRuleset("acme", "app", `{"name": "Legacy", "target": "branch", "enforcement": "active",
+					"conditions": {"ref_name": {"include": ["refs/heads/release/*"], "exclude": []}}, "rules": [{"type": "deletion"}],
+					"bypass_actors": [{"actor_id": 5, "actor_type": "Integration", "bypass_mode": "always"}]}`); err != nil {
+					t.Fatal(err)
+				}
+			},
+			findings: []string{`drift: acme/app: ruleset "Legacy": bypass actor Integration 5: in always mode; a GitHub App that always bypasses can push to the branch without review`},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			if res := f.run(t, with(presetInputs, "INPUT_COMMAND=apply")...); res.err != nil {
+				t.Fatalf("apply: %v\n%s", res.err, res.log)
+			}
+			verify := with(presetInputs, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+readToken)
+			res := f.run(t, verify...)
+			if res.err != nil {
+				t.Fatalf("verify before drift: %v\n%s", res.err, res.log)
+			}
+			if res.out["drift"] != "false" || !strings.Contains(res.summary, "### Rulesets verify: in place") {
+				t.Fatalf("verify before drift: outputs %v\n%s", res.out, res.summary)
+			}
+			tc.drift(t, f)
+			f.srv.ResetRequests()
+			res = f.run(t, verify...)
+			if res.err == nil {
+				t.Fatalf("verify passed after drift:\n%s", res.log)
+			}
+			if !strings.Contains(res.err.Error(), "finding(s), first: acme/app") {
+				t.Errorf("err = %v", res.err)
+			}
+			lines := strings.Split(res.log, "\n")
+			for _, want := range tc.findings {
+				found := false
+				for _, l := range lines {
+					found = found || l == want
+				}
+				if !found {
+					t.Errorf("log lacks the line\n%s\n---\n%s", want, res.log)
+				}
+			}
+			rep := res.report(t)
+			if !rep.Drift || res.out["drift"] != "true" {
+				t.Errorf("drift output %q", res.out["drift"])
+			}
+			for id, want := range tc.sod {
+				for _, c := range rep.Repositories[0].SeparationOfDuties {
+					if c.ID == id && c.Status != want {
+						t.Errorf("control %s: %s (%s), want %s", id, c.Status, c.Detail, want)
+					}
+				}
+			}
+			for _, s := range []string{"### Rulesets verify: drift found", "Checked at **2025-03-14T06:30:00Z**", "| ❌ ", "★ Separation of duties", "Not visible through the API to a repository token"} {
+				if !strings.Contains(res.summary, s) {
+					t.Errorf("summary lacks %q:\n%s", s, res.summary)
+				}
+			}
+			// Verify never writes.
+			if posts, puts := f.writes(); posts+puts != 0 {
+				t.Errorf("verify wrote: %d POST, %d PUT", posts, puts)
+			}
+		})
+	}
+}
+
+func setParam(t *testing.T, live map[string]any, ruleType, key string, value any) []any {
+	t.Helper()
+	rules := live["rules"].([]any)
+	for _, r := range rules {
+		m := r.(map[string]any)
+		if m["type"] == ruleType {
+			m["parameters"].(map[string]any)[key] = value
+			return rules
+		}
+	}
+	t.Fatalf("no rule %s", ruleType)
+	return nil
+}
+
+// TestVerifySummaryIsEvidence checks the rows an auditor reads.
+func TestVerifySummaryIsEvidence(t *testing.T) {
+	f := newFixture(t)
+	if res := f.run(t, with(presetInputs, "INPUT_COMMAND=apply")...); res.err != nil {
+		t.Fatal(res.err)
+	}
+	res := f.run(t, with(presetInputs, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+readToken)...)
+	if res.err != nil {
+		t.Fatalf("%v\n%s", res.err, res.log)
+	}
+	for _, row := range []string{
+		"| acme/app | Default (id ",
+		"— preset default | rule deletion | ✅ ok |",
+		"| rule required\\_status\\_checks | ✅ ok | parameters {\"required\\_status\\_checks\":\\[{\"context\":\"test\"},{\"context\":\"lint\"}],\"strict\\_required\\_status\\_checks\\_policy\":true} |",
+		"— .github/rulesets/tags.json | ruleset | ✅ ok | enforcement active, target tag",
+		"| bypass actors | ✅ ok | \\[{\"actor\\_id\":4242,\"actor\\_type\":\"Integration\",\"bypass\\_mode\":\"pull\\_request\"}] |",
+		"| acme/app | main | A pull request needs at least one approving review before it merges | ✅ verified | 1 approving review(s) required on main (ruleset \"Default\") |",
+		"| The last pusher cannot approve their own push (require\\_last\\_push\\_approval) | ✅ verified |",
+		"only the bot bypasses, and only through pull requests | ✅ verified | ruleset \"Default\": Integration 4242 (the bot) may merge pull requests without the required review, and each bypass is recorded |",
+	} {
+		if !strings.Contains(res.summary, row) {
+			t.Errorf("summary lacks %q:\n%s", row, res.summary)
+		}
+	}
+}
+
+// TestUnknownRuleTypes: rules go-github v60 cannot decode (merge_queue) or
+// that this action does not know are reported and compared as raw JSON.
+func TestUnknownRuleTypes(t *testing.T) {
+	f := newFixture(t)
+	mergeQueue := `{"type": "merge_queue", "parameters": {"check_response_timeout_minutes": 60, "grouping_strategy": "ALLGREEN",
+		"max_entries_to_build": 5, "max_entries_to_merge": 5, "merge_method": "SQUASH", "min_entries_to_merge": 1,
+		"min_entries_to_merge_wait_minutes": 5}}`
+	f.write(t, "rulesets/queue.json", `{"name": "Queue", "enforcement": "active",
+		"conditions": {"ref_name": {"include": ["refs/heads/release/**"]}},
+		"rules": [`+mergeQueue+`, {"type": "deletion"}]}`)
+	in := []string{"INPUT_FILES=rulesets/queue.json"}
+	if res := f.run(t, with(in, "INPUT_COMMAND=apply")...); res.err != nil {
+		t.Fatalf("%v\n%s", res.err, res.log)
+	}
+	res := f.run(t, with(in, "INPUT_COMMAND=apply")...)
+	if res.err != nil || res.out["changed"] != "false" {
+		t.Fatalf("second apply: %v %v\n%s", res.err, res.out, res.log)
+	}
+	// go-github v60's typed API cannot read it: the reason for raw JSON.
+	if _, _, err := f.client(t, readToken).Repositories.GetRuleset(context.Background(), "acme", "app", f.rulesetID(t, "app", "Queue"), false); err != nil {
+		t.Logf("as expected, go-github's typed GetRuleset fails on it: %v", err)
+	}
+
+	// Live rules the desired ruleset lacks: a known-but-new one, and one no
+	// description knows yet (the local GitHub stores any rule verbatim).
+	if _, err := f.srv.AddRuleset("acme", "app", `{"name": "Future", "target": "branch", "enforcement": "active",
+		"conditions": {"ref_name": {"include": ["~ALL"], "exclude": []}},
+		"rules": [{"type": "deletion"}, {"type": "quantum_review", "parameters": {"qubits": 3}}]}`); err != nil {
+		t.Fatal(err)
+	}
+	f.write(t, "rulesets/future.json", `{"name": "Future", "target": "branch", "enforcement": "active",
+		"conditions": {"ref_name": {"include": ["~ALL"], "exclude": []}}, "rules": [{"type": "deletion"}]}`)
+	f.put(t, "app", "Queue", map[string]any{"rules": []any{mustJSON(t, `{"type": "deletion"}`)}})
+	f.write(t, "rulesets/queue2.json", `{"name": "Queue", "enforcement": "active",
+		"conditions": {"ref_name": {"include": ["refs/heads/release/**"]}}, "rules": [{"type": "deletion"}]}`)
+	f.put(t, "app", "Queue", map[string]any{"rules": []any{mustJSON(t, `{"type": "deletion"}`), mustJSON(t, mergeQueue)}})
+
+	res = f.run(t, "INPUT_COMMAND=verify", "INPUT_FILES=rulesets/queue2.json, rulesets/future.json", "INPUT_GITHUB_TOKEN="+readToken)
+	if res.err == nil {
+		t.Fatalf("verify passed:\n%s", res.log)
+	}
+	for _, want := range []string{
+		`::error file=rulesets/queue2.json::acme/app: ruleset "Queue": rule merge_queue: added (not in the desired ruleset, parameters {"check_response_timeout_minutes":60,"grouping_strategy":"ALLGREEN","max_entries_to_build":5,"max_entries_to_merge":5,"merge_method":"SQUASH","min_entries_to_merge":1,"min_entries_to_merge_wait_minutes":5})`,
+		`::error file=rulesets/future.json::acme/app: ruleset "Future": rule quantum_review: added (not in the desired ruleset; a rule type this action does not know, parameters {"qubits":3})`,
+	} {
+		if !strings.Contains(res.log, want+"\n") {
+			t.Errorf("log lacks\n%s\n---\n%s", want, res.log)
+		}
+	}
+	if !strings.Contains(res.summary, "| rule quantum\\_review | ❌ drift |") {
+		t.Errorf("summary:\n%s", res.summary)
+	}
+
+	// A desired rule type the action does not know is a notice, not an error.
+	f.write(t, "rulesets/new.json", `{"name": "New", "enforcement": "evaluate", "conditions": {"ref_name": {"include": ["~ALL"]}},
+		"rules": [{"type": "quantum_review", "parameters": {"qubits": 3}}]}`)
+	res = f.run(t, "INPUT_COMMAND=apply", "INPUT_FILES=rulesets/new.json", "INPUT_DRY_RUN=true")
+	if res.err != nil || !strings.Contains(res.log, "::notice::rulesets/new.json: rule quantum_review is a type this action does not know: applied and compared as raw JSON") {
+		t.Errorf("%v\n%s", res.err, res.log)
+	}
+}
+
+// TestPresets renders the shipped presets and has the local GitHub (which
+// checks every request against GitHub's OpenAPI description) accept them.
+func TestPresets(t *testing.T) {
+	def, err := Preset("default", PresetOptions{BypassAppID: 4242, RequiredChecks: []string{"test", "lint"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hot, err := Preset("hotfixes", PresetOptions{BypassAppID: 4242})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"default": `{"bypass_actors":[{"actor_id":4242,"actor_type":"Integration","bypass_mode":"pull_request"}],` +
+			`"conditions":{"ref_name":{"exclude":[],"include":["~DEFAULT_BRANCH"]}},"enforcement":"active","name":"Default",` +
+			`"rules":[{"type":"deletion"},{"type":"non_fast_forward"},{"type":"creation"},{"type":"required_linear_history"},` +
+			`{"parameters":{"dismiss_stale_reviews_on_push":true,"require_code_owner_review":false,"require_last_push_approval":true,"required_approving_review_count":1,"required_review_thread_resolution":false},"type":"pull_request"},` +
+			`{"parameters":{"required_status_checks":[{"context":"test"},{"context":"lint"}],"strict_required_status_checks_policy":true},"type":"required_status_checks"}],"target":"branch"}`,
+		"hotfixes": `{"bypass_actors":[{"actor_id":4242,"actor_type":"Integration","bypass_mode":"pull_request"}],` +
+			`"conditions":{"ref_name":{"exclude":[],"include":["refs/heads/hotfixes/*","refs/heads/hotfixes/**"]}},"enforcement":"active","name":"Hotfixes",` +
+			`"rules":[{"type":"non_fast_forward"},{"parameters":{"dismiss_stale_reviews_on_push":true,"require_code_owner_review":false,"require_last_push_approval":true,"required_approving_review_count":1,"required_review_thread_resolution":false},"type":"pull_request"}],"target":"branch"}`,
+	}
+	if got := show(def.Body); got != want["default"] {
+		t.Errorf("default:\n%s\nwant\n%s", got, want["default"])
+	}
+	if got := show(hot.Body); got != want["hotfixes"] {
+		t.Errorf("hotfixes:\n%s\nwant\n%s", got, want["hotfixes"])
+	}
+	for _, rs := range []Ruleset{def, hot} {
+		if !strings.Contains(show(rs.Body), `"bypass_mode":"pull_request"`) || strings.Contains(show(rs.Body), `"always"`) {
+			t.Errorf("%s: the bot must bypass in pull_request mode only", rs.Source)
+		}
+	}
+	if _, err := Preset("default", PresetOptions{BypassAppID: 1}); err == nil {
+		t.Error("default preset without required checks rendered")
+	}
+	if _, err := Preset("hotfixes", PresetOptions{}); err == nil {
+		t.Error("hotfixes preset without the bot rendered")
+	}
+	if _, err := Preset("nope", PresetOptions{}); err == nil {
+		t.Error("unknown preset rendered")
+	}
+
+	// The local GitHub takes them (a request that did not match GitHub's
+	// description would fail this test) and enforces them.
+	f := newFixture(t)
+	api := API{Client: f.client(t, adminToken)}
+	for _, rs := range []Ruleset{def, hot} {
+		if _, err := api.Create(context.Background(), "acme", "app", rs); err != nil {
+			t.Fatalf("%s: %v", rs.Source, err)
+		}
+	}
+	refs, err := f.srv.Refs("acme", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.client(t, githubtest.DefaultToken)
+	sha := refs["refs/heads/main"]
+	force := true
+	_, _, err = c.Git.UpdateRef(context.Background(), "acme", "app", refRef("refs/heads/main", sha), force)
+	if githubStatus(err) != http.StatusUnprocessableEntity || !strings.Contains(err.Error(), "Changes must be made through a pull request") {
+		t.Errorf("a direct push to main under the default preset: %v", err)
+	}
+	// The hotfix action (the bot) may create hotfixes/* through the API;
+	// after that, changes go through a PR.
+	if _, _, err := c.Git.CreateRef(context.Background(), "acme", "app", refRef("refs/heads/hotfixes/x", sha)); err != nil {
+		t.Errorf("creating hotfixes/x under the hotfixes preset: %v", err)
+	}
+	_, _, err = c.Git.UpdateRef(context.Background(), "acme", "app", refRef("refs/heads/hotfixes/x", sha), false)
+	if githubStatus(err) != http.StatusUnprocessableEntity || !strings.Contains(err.Error(), "Changes must be made through a pull request") {
+		t.Errorf("a direct push to hotfixes/x under the hotfixes preset: %v", err)
+	}
+	// Deleting a hotfix branch stays allowed.
+	if err := f.srv.SetRef("acme", "app", "refs/heads/hotfixes/y", sha); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Git.DeleteRef(context.Background(), "acme", "app", "heads/hotfixes/y"); err != nil {
+		t.Errorf("deleting a hotfix branch: %v", err)
+	}
+}
+
+// TestAPIFaults: a 5xx on the list is retried by the client; a repository
+// that does not exist gives the hinted one-line error.
+func TestAPIFaults(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  func(f *fixture)
+		inputs []string
+		err    string
+		check  func(t *testing.T, f *fixture, res result)
+	}{
+		{
+			name: "5xx on list is retried",
+			setup: func(f *fixture) {
+				f.srv.Faults().Inject("GET /repos/{owner}/{repo}/rulesets", githubtest.Fault{Status: 502, Times: 2})
+			},
+			inputs: []string{"INPUT_COMMAND=apply"},
+			check: func(t *testing.T, f *fixture, res result) {
+				if n := f.srv.CountRequests("GET /repos/{owner}/{repo}/rulesets"); n != 3 {
+					t.Errorf("%d list requests, want 3 (two failures, one success)", n)
+				}
+				if res.out["changed"] != "true" {
+					t.Errorf("outputs %v", res.out)
+				}
+			},
+		},
+		{
+			name:   "repository that does not exist",
+			inputs: []string{"INPUT_COMMAND=apply", "INPUT_REPOSITORIES=acme/nope"},
+			err:    "rulesets apply: list rulesets in acme/nope: 404 Not Found: Not Found (it does not exist, or the token cannot see it",
+		},
+		{
+			name:   "repository that does not exist, verify",
+			inputs: []string{"INPUT_COMMAND=verify", "INPUT_REPOSITORIES=acme/nope"},
+			err:    "rulesets verify: read the repository in acme/nope: 404 Not Found",
+		},
+		{
+			name:   "a token that may not write rulesets",
+			inputs: []string{"INPUT_COMMAND=apply", "INPUT_GITHUB_TOKEN=" + readToken},
+			err:    `create ruleset "Default" in acme/app: 403 Forbidden`,
+		},
+		{
+			name:   "one repository fails, the other is still applied",
+			inputs: []string{"INPUT_COMMAND=apply", "INPUT_REPOSITORIES=acme/nope, acme/infra"},
+			err:    "list rulesets in acme/nope",
+			check: func(t *testing.T, f *fixture, res result) {
+				rep := res.report(t)
+				if len(rep.Repositories) != 2 || rep.Repositories[0].Error == "" || rep.Repositories[1].Rulesets[0].Status != StatusCreated {
+					t.Errorf("report %+v", rep)
+				}
+			},
+		},
+		{
+			name: "a ruleset created concurrently is not created twice",
+			setup: func(f *fixture) {
+				f.srv.Faults().Before("POST /repos/{owner}/{repo}/rulesets", func(*http.Request) {
+					rs, _ := Preset("default", PresetOptions{BypassAppID: 4242, RequiredChecks: []string{"test", "lint"}})
+					f.srv.AddRuleset("acme", "app", show(rs.Body))
+				})
+			},
+			inputs: []string{"INPUT_COMMAND=apply", "INPUT_PRESET=default"},
+			check: func(t *testing.T, f *fixture, res result) {
+				var posts []int
+				for _, r := range f.srv.Requests() {
+					if r.Operation == "POST /repos/{owner}/{repo}/rulesets" {
+						posts = append(posts, r.Status)
+					}
+				}
+				if len(posts) != 1 || posts[0] != http.StatusUnprocessableEntity {
+					t.Errorf("POSTs answered %v, want one 422 (the name was taken meanwhile)", posts)
+				}
+				if res.report(t).Repositories[0].Rulesets[0].Status != StatusCreated {
+					t.Errorf("report %s", res.out["report"])
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			if tc.setup != nil {
+				tc.setup(f)
+			}
+			res := f.run(t, append(with(presetInputs, "INPUT_FILES="), tc.inputs...)...)
+			switch {
+			case tc.err == "" && res.err != nil:
+				t.Fatalf("%v\n%s", res.err, res.log)
+			case tc.err != "" && (res.err == nil || !strings.Contains(res.err.Error(), tc.err)):
+				t.Fatalf("err = %v, want %q\n%s", res.err, tc.err, res.log)
+			case res.err != nil && strings.Contains(res.err.Error(), "\n"):
+				t.Errorf("error is not one line: %q", res.err)
+			}
+			if tc.check != nil {
+				tc.check(t, f, res)
+			}
+		})
+	}
+}
+
+func githubStatus(err error) int { return ghclient.Status(err) }
+
+func refRef(ref, sha string) *gh.Reference {
+	return &gh.Reference{Ref: &ref, Object: &gh.GitObject{SHA: &sha}}
+}
+
+// TestManifest makes sure action.yml and the code agree.
+func TestManifest(t *testing.T) {
+	m := action.MustParseManifest(manifest)
+	for _, in := range []string{"command", "repositories", "files", "preset", "required-checks", "bypass-app-id", "dry-run", "github-token"} {
+		if _, ok := m.Inputs[in]; !ok {
+			t.Errorf("action.yml lacks input %s", in)
+		}
+	}
+	for _, out := range []string{"changed", "drift", "report"} {
+		if _, ok := m.Outputs[out]; !ok {
+			t.Errorf("action.yml lacks output %s", out)
+		}
+	}
+}
