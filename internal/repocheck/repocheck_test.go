@@ -4,6 +4,7 @@
 package repocheck
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,5 +164,59 @@ func TestActionFiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestREADMEWorkflowsLint runs actionlint over every complete workflow shown
+// in a README (a ```yaml block with on: and jobs:), so the copy-paste
+// examples users start from are as checked as the repository's own.
+func TestREADMEWorkflowsLint(t *testing.T) {
+	lint, err := tools.Path("actionlint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var paths []string
+	for _, f := range files(t, `(^|/)README\.md$`) {
+		data, err := os.ReadFile(filepath.Join(root(t), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, block := range yamlBlocks(string(data)) {
+			var doc map[string]any
+			if yaml.Unmarshal([]byte(block), &doc) != nil || doc["jobs"] == nil || doc["on"] == nil {
+				continue
+			}
+			p := filepath.Join(dir, strings.NewReplacer("/", "_", ".", "_").Replace(f)+fmt.Sprintf("_%d.yml", i))
+			if err := os.WriteFile(p, []byte(block), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) < 5 {
+		t.Fatalf("found only %d README workflows", len(paths))
+	}
+	cmd := exec.Command(lint, append([]string{"-no-color"}, paths...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("actionlint on README workflows: %v\n%s", err, out)
+	}
+	t.Logf("actionlint passed %d README workflows", len(paths))
+}
+
+func yamlBlocks(md string) []string {
+	var blocks []string
+	for {
+		i := strings.Index(md, "```yaml\n")
+		if i < 0 {
+			return blocks
+		}
+		md = md[i+len("```yaml\n"):]
+		j := strings.Index(md, "```")
+		if j < 0 {
+			return blocks
+		}
+		blocks = append(blocks, md[:j])
+		md = md[j+3:]
 	}
 }
