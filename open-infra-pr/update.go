@@ -13,6 +13,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/cicd-excellence/actions/internal/action"
+	"github.com/cicd-excellence/actions/internal/ancestry"
 	"github.com/cicd-excellence/actions/internal/envfile"
 )
 
@@ -315,14 +316,14 @@ func (u *Updater) checkOrder(ctx context.Context, edits []envfile.Edit, changes 
 			return nil, nil, err
 		}
 		if isSHA(ch.Old) && !c.AllowDowngrade {
-			cmp, _, err := u.GH.Repositories.CompareCommits(ctx, c.AppOwner, c.AppRepo, ch.Old, ch.New, &gh.ListOptions{PerPage: 1})
+			status, err := ancestry.Compare(ctx, u.GH, c.AppOwner, c.AppRepo, ch.Old, ch.New)
 			switch {
-			case statusOf(err) == http.StatusNotFound:
+			case errors.Is(err, ancestry.ErrUnknownCommit):
 				u.Warn("cannot order %s: %s is not a commit of %s/%s; moving on", e.Path.String(), short(ch.Old), c.AppOwner, c.AppRepo)
 			case err != nil:
-				return nil, nil, u.apiErrRepo("compare "+short(ch.Old)+"..."+short(ch.New), c.AppOwner+"/"+c.AppRepo, err)
-			case cmp.GetStatus() == "behind" || cmp.GetStatus() == "diverged":
-				msg := fmt.Sprintf("%s: %s is not newer than %s (%s); set allow-downgrade: true for a rollback", e.Path.String(), short(ch.New), short(ch.Old), cmp.GetStatus())
+				return nil, nil, err
+			case status == "behind" || status == "diverged":
+				msg := fmt.Sprintf("%s: %s is not newer than %s (%s); set allow-downgrade: true for a rollback", e.Path.String(), short(ch.New), short(ch.Old), status)
 				u.Notice("skipped %s", msg)
 				skipped = append(skipped, msg)
 				continue
@@ -339,34 +340,16 @@ func (u *Updater) checkOrder(ctx context.Context, edits []envfile.Edit, changes 
 func (u *Updater) reachable(ctx context.Context, sha string) error {
 	c := u.Cfg
 	app := c.AppOwner + "/" + c.AppRepo
-	r, _, err := u.GH.Repositories.Get(ctx, c.AppOwner, c.AppRepo)
-	if err != nil {
-		return u.apiErrRepo("read repository", app, err)
+	_, ok, err := ancestry.Reachable(ctx, u.GH, c.AppOwner, c.AppRepo, sha, c.HotfixPrefix)
+	switch {
+	case errors.Is(err, ancestry.ErrUnknownCommit):
+		return action.Inputf("set", "%s is not a commit of %s", sha, app)
+	case err != nil:
+		return err
+	case !ok:
+		return action.Inputf("set", "%s is not on %s's default branch or a %s* branch; only merged commits may be deployed", short(sha), app, c.HotfixPrefix)
 	}
-	branches := []string{r.GetDefaultBranch()}
-	refs, _, err := u.GH.Git.ListMatchingRefs(ctx, c.AppOwner, c.AppRepo, &gh.ReferenceListOptions{Ref: "heads/" + c.HotfixPrefix, ListOptions: gh.ListOptions{PerPage: 30}})
-	if err != nil {
-		return u.apiErrRepo("list hotfix branches", app, err)
-	}
-	for _, ref := range refs {
-		branches = append(branches, strings.TrimPrefix(ref.GetRef(), "refs/heads/"))
-	}
-	for _, b := range branches {
-		cmp, _, err := u.GH.Repositories.CompareCommits(ctx, c.AppOwner, c.AppRepo, b, sha, &gh.ListOptions{PerPage: 1})
-		if statusOf(err) == http.StatusNotFound {
-			if b == branches[0] {
-				return action.Inputf("set", "%s is not a commit of %s", sha, app)
-			}
-			continue
-		}
-		if err != nil {
-			return u.apiErrRepo("compare "+b+"..."+short(sha), app, err)
-		}
-		if s := cmp.GetStatus(); s == "behind" || s == "identical" {
-			return nil
-		}
-	}
-	return action.Inputf("set", "%s is not on %s's default branch or a %s* branch; only merged commits may be deployed", short(sha), app, c.HotfixPrefix)
+	return nil
 }
 
 // openPR finds this change's PR (a rerun) or makes the commit, the branch and
@@ -551,8 +534,7 @@ func (u *Updater) newerThan(ctx context.Context, ours, theirs map[string]string)
 		if o == t || !isSHA(o) || !isSHA(t) || u.Cfg.AppOwner == "" {
 			continue
 		}
-		cmp, _, err := u.GH.Repositories.CompareCommits(ctx, u.Cfg.AppOwner, u.Cfg.AppRepo, t, o, &gh.ListOptions{PerPage: 1})
-		if err != nil || cmp.GetStatus() != "ahead" {
+		if status, err := ancestry.Compare(ctx, u.GH, u.Cfg.AppOwner, u.Cfg.AppRepo, t, o); err != nil || status != "ahead" {
 			return false
 		}
 	}

@@ -37,7 +37,7 @@ func (r *Runtime) Input(name string) string {
 	}
 	upper := strings.ToUpper(strings.ReplaceAll(name, " ", "_"))
 	for _, key := range []string{"INPUT_" + upper, "INPUT_" + strings.ReplaceAll(upper, "-", "_")} {
-		if v, ok := r.lookupEnv(key); ok {
+		if v, ok := r.LookupEnv(key); ok {
 			return strings.TrimSpace(v)
 		}
 	}

@@ -1,7 +1,6 @@
 package action
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -96,8 +95,6 @@ func (r *Runtime) LookupEnv(key string) (string, bool) {
 	return v, ok
 }
 
-func (r *Runtime) lookupEnv(key string) (string, bool) { return r.LookupEnv(key) }
-
 // Environ returns the step's environment as KEY=VALUE pairs, for child
 // processes.
 func (r *Runtime) Environ() []string {
@@ -140,9 +137,6 @@ func (r *Runtime) Group(title string, fn func() error) error {
 	}
 	return fn()
 }
-
-// Context returns ctx unchanged; it exists so steps read uniformly.
-func (r *Runtime) Context(ctx context.Context) context.Context { return ctx }
 
 // ErrNoOutputFile is returned when running under Actions without
 // GITHUB_OUTPUT, which means the runner is too old for environment files.
