@@ -31,6 +31,10 @@ test: tools
 demo: tools
 	$(GO) run ./internal/demo
 
+## bench: open-infra-pr vs the seed's clone flow (1k/10k/50k commits, +50ms per request) and the 20-writer drain
+bench:
+	$(GO) run ./internal/bench
+
 ## webhooks: regenerate testdata/webhooks from the pinned @octokit/webhooks-examples
 webhooks:
 	npm ci --no-audit --no-fund
