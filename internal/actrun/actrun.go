@@ -45,6 +45,9 @@ type Options struct {
 	Vars    map[string]string
 	Inputs  map[string]string // workflow_dispatch inputs
 	Job     string            // run only this job (and what it needs)
+	// Workflow, when set, runs only this workflow file (a path in the
+	// repository, such as .github/workflows/promote.yml).
+	Workflow string
 	// Offline lists third-party actions ("owner/name@ref") the workflows
 	// name in steps that must be skipped here (such as an App token step
 	// gated on a variable): act resolves every action before it evaluates
@@ -207,6 +210,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.Job != "" {
 		args = append(args, "-j", o.Job)
+	}
+	if o.Workflow != "" {
+		args = append(args, "-W", o.Workflow)
 	}
 	for _, ref := range o.Offline {
 		dir, err := offlineStub(o.WorkDir, ref)

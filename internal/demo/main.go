@@ -146,7 +146,7 @@ func run(ctx context.Context, w io.Writer) error {
 	d.showDeployed()
 
 	d.say("infra: promote dev to staging through a PR (workflow_dispatch of promote.yml)")
-	if err := d.act_(ctx, "acme/infra", "workflow_dispatch", "main",
+	if err := d.actWorkflow(ctx, "acme/infra", ".github/workflows/promote.yml", "workflow_dispatch", "main",
 		`{"ref":"refs/heads/main","inputs":{"from":"dev","to":"staging"},"repository":{"full_name":"acme/infra","default_branch":"main"}}`,
 		"from=dev", "to=staging"); err != nil {
 		return err
@@ -185,7 +185,7 @@ func run(ctx context.Context, w io.Writer) error {
 	d.showDeployed()
 
 	d.say("app: start a hotfix from the released commit (workflow_dispatch of hotfix.yml)")
-	if err := d.act_(ctx, "acme/app", "workflow_dispatch", "main",
+	if err := d.actWorkflow(ctx, "acme/app", ".github/workflows/hotfix.yml", "workflow_dispatch", "main",
 		fmt.Sprintf(`{"ref":"refs/heads/main","inputs":{"name":"login-crash","base":%q},"repository":{"full_name":"acme/app","default_branch":"main"}}`, appHead[:7]),
 		"name=login-crash", "base="+appHead[:7]); err != nil {
 		return err
@@ -244,6 +244,11 @@ func (d *demo) seed() (string, error) {
 // act_ clones the repository from the local GitHub and runs its workflows for
 // an event with act, printing what the actions said.
 func (d *demo) act_(ctx context.Context, repo, event, branch, payload string, inputs ...string) error {
+	return d.actWorkflow(ctx, repo, "", event, branch, payload, inputs...)
+}
+
+// actWorkflow is act_ for one workflow file only ("" for all that match).
+func (d *demo) actWorkflow(ctx context.Context, repo, workflow, event, branch, payload string, inputs ...string) error {
 	dir := filepath.Join(d.scratch, fmt.Sprintf("run-%d", d.step))
 	clone := filepath.Join(dir, "repo")
 	if err := d.clone(repo, clone); err != nil {
@@ -256,7 +261,7 @@ func (d *demo) act_(ctx context.Context, repo, event, branch, payload string, in
 	}
 	res, err := actrun.Run(ctx, actrun.Options{
 		Act: d.act, ActionsDir: d.actions, Binary: d.binary, WorkDir: dir,
-		RepoDir: clone, Repository: repo, Branch: branch, Event: event, Payload: payload, Inputs: in,
+		RepoDir: clone, Repository: repo, Branch: branch, Event: event, Payload: payload, Inputs: in, Workflow: workflow,
 		Env: map[string]string{
 			"GITHUB_API_URL": d.srv.APIURL(), "GITHUB_SERVER_URL": d.srv.ServerURL(),
 			"DEPLOY_DIR": d.deployed,
