@@ -63,6 +63,10 @@ func Wrap(op, repo string, err error) error {
 			}
 		}
 		e.Hint = hint(e.Status, e.Message)
+		// GitHub names the permission a fine-grained or App token lacked.
+		if need := er.Response.Header.Get("X-Accepted-GitHub-Permissions"); e.Status == http.StatusForbidden && need != "" {
+			e.Hint = "the token needs the permission " + need
+		}
 	default:
 		e.Message = oneLine(err.Error())
 	}

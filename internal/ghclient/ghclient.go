@@ -49,6 +49,7 @@ func New(apiURL string, t *Transport) (*gh.Client, error) {
 	c.UserAgent = t.UserAgent
 	api := strings.TrimRight(apiURL, "/")
 	if api == "" || api == "https://api.github.com" {
+		t.Host = "api.github.com"
 		return c, nil
 	}
 	u, err := url.Parse(api + "/")
@@ -60,6 +61,7 @@ func New(apiURL string, t *Transport) (*gh.Client, error) {
 	// GHE.com alike.
 	c.BaseURL = u
 	c.UploadURL = u
+	t.Host = u.Host
 	return c, nil
 }
 

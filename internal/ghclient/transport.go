@@ -23,6 +23,9 @@ type Transport struct {
 	Base      http.RoundTripper
 	Token     string
 	UserAgent string
+	// Host is the only host the token is sent to (the API's); a redirect
+	// elsewhere (an archive's storage link, say) goes without it. New sets it.
+	Host string
 
 	MaxRetries       int           // retries after the first try (default 5)
 	MaxElapsed       time.Duration // total time budget of one request (default 2m)
@@ -107,7 +110,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	what := req.Method + " " + req.URL.Path
 	for attempt := 0; ; attempt++ {
 		r := req.Clone(ctx)
-		r.Header.Set("Authorization", "Bearer "+t.Token)
+		if t.Host == "" || strings.EqualFold(r.URL.Host, t.Host) {
+			r.Header.Set("Authorization", "Bearer "+t.Token)
+		} else {
+			r.Header.Del("Authorization")
+		}
 		if t.UserAgent != "" {
 			r.Header.Set("User-Agent", t.UserAgent)
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -249,4 +251,36 @@ func createRefCall(ctx context.Context, c *gh.Client) error {
 	}
 	_, _, err = c.Git.CreateRef(ctx, "acme", "app", &gh.Reference{Ref: gh.String("refs/heads/x"), Object: &gh.GitObject{SHA: ref.Object.SHA}})
 	return err
+}
+
+// TestTokenStaysOnTheAPIHost: a redirect to another host (an archive's
+// storage link) must not carry the token.
+func TestTokenStaysOnTheAPIHost(t *testing.T) {
+	var elsewhere http.Header
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere = r.Header.Clone()
+		w.Write([]byte("archive"))
+	}))
+	defer other.Close()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer ghs_secret" {
+			t.Errorf("the API did not get the token")
+		}
+		http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+"/blob", http.StatusFound)
+	}))
+	defer api.Close()
+	c, err := New(api.URL+"/api/v3", &Transport{Token: "ghs_secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := c.NewRequest("GET", "repos/acme/app/tarball/main", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Do(context.Background(), req, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if elsewhere == nil || elsewhere.Get("Authorization") != "" {
+		t.Errorf("headers at the redirect target: %v", elsewhere)
+	}
 }
