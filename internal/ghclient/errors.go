@@ -1,10 +1,12 @@
 package ghclient
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v60/github"
 )
@@ -54,10 +56,13 @@ func Wrap(op, repo string, err error) error {
 		e.Message = rl.Error()
 	case errors.As(err, &er) && er.Response != nil:
 		e.Status = er.Response.StatusCode
-		e.Message = strings.TrimSpace(er.Message)
+		// One line: GitHub's messages may hold line breaks ("Repository
+		// rule violations found\n\nCannot create ref ..."), and the error is
+		// the user's one-line annotation.
+		e.Message = oneLine(er.Message)
 		for _, d := range er.Errors {
 			if d.Message != "" {
-				e.Message += "; " + d.Message
+				e.Message += "; " + oneLine(d.Message)
 			} else if d.Code != "" {
 				e.Message += fmt.Sprintf("; %s %s", d.Field, d.Code)
 			}
@@ -105,4 +110,33 @@ func Status(err error) int {
 		return er.Response.StatusCode
 	}
 	return 0
+}
+
+// Unanswered says a request got no answer at all (a timeout, a dropped
+// connection) rather than a refusal: a write may still be carried out, or
+// already have been.
+func Unanswered(err error) bool {
+	if err == nil || Status(err) != 0 {
+		return false
+	}
+	var rl *RateLimitError
+	return !errors.As(err, &rl) && !errors.Is(err, context.Canceled)
+}
+
+// InFlight is how long to let an unanswered write land before reading
+// whether it happened: the server may still be working on it.
+const InFlight = 2 * time.Second
+
+// AwaitInFlight waits InFlight after an unanswered request, so that the
+// check that follows sees the write if it is going to happen.
+func AwaitInFlight(ctx context.Context, err error) {
+	if !Unanswered(err) {
+		return
+	}
+	t := time.NewTimer(InFlight)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }

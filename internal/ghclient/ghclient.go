@@ -38,14 +38,18 @@ func FromRuntime(r *action.Runtime) (*gh.Client, error) {
 	if d, err := time.ParseDuration(r.Getenv("CICD_EXCELLENCE_RETRY_BACKOFF")); err == nil && d > 0 {
 		t.BaseBackoff = d // for tests of the whole binary; not documented for users
 	}
+	if d, err := time.ParseDuration(r.Getenv("CICD_EXCELLENCE_ATTEMPT_TIMEOUT")); err == nil && d > 0 {
+		t.AttemptTimeout = d // likewise
+	}
 	return New(r.Getenv("GITHUB_API_URL"), t)
 }
 
 // New returns a go-github client for apiURL (empty: api.github.com) whose
 // requests go through t.
 func New(apiURL string, t *Transport) (*gh.Client, error) {
-	timeout := 60 * time.Second
-	c := gh.NewClient(&http.Client{Transport: t, Timeout: timeout})
+	// No client-wide Timeout: the transport bounds each try and the retries
+	// as a whole, and a client Timeout would cut the retries short.
+	c := gh.NewClient(&http.Client{Transport: t})
 	c.UserAgent = t.UserAgent
 	api := strings.TrimRight(apiURL, "/")
 	if api == "" || api == "https://api.github.com" {

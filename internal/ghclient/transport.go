@@ -28,6 +28,7 @@ type Transport struct {
 	Host string
 
 	MaxRetries       int           // retries after the first try (default 5)
+	AttemptTimeout   time.Duration // one try, response body included (default 30s)
 	MaxElapsed       time.Duration // total time budget of one request (default 2m)
 	MaxRateLimitWait time.Duration // longest wait for a primary limit reset (default 60s)
 	BaseBackoff      time.Duration // first backoff (default 1s), doubled and jittered
@@ -61,6 +62,9 @@ func (t *Transport) defaults() {
 	}
 	if t.MaxRetries == 0 {
 		t.MaxRetries = 5
+	}
+	if t.AttemptTimeout == 0 {
+		t.AttemptTimeout = 30 * time.Second
 	}
 	if t.MaxElapsed == 0 {
 		t.MaxElapsed = 2 * time.Minute
@@ -109,7 +113,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	what := req.Method + " " + req.URL.Path
 	for attempt := 0; ; attempt++ {
-		r := req.Clone(ctx)
+		// Each try has its own deadline, so a hung connection is retried
+		// instead of eating the whole budget; the deadline covers the body
+		// too and is released when the caller closes it.
+		actx, cancel := context.WithTimeout(ctx, t.AttemptTimeout)
+		r := req.Clone(actx)
 		if t.Host == "" || strings.EqualFold(r.URL.Host, t.Host) {
 			r.Header.Set("Authorization", "Bearer "+t.Token)
 		} else {
@@ -124,26 +132,54 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 		}
 		resp, err := t.Base.RoundTrip(r)
+		if err != nil && ctx.Err() == nil && actx.Err() != nil {
+			err = fmt.Errorf("no response within %s: %w", t.AttemptTimeout, err)
+		}
 		wait, why, final := t.classify(resp, err, repeatable, attempt)
-		if final {
-			if rl, ok := why.(*RateLimitError); ok {
+		if !final && ctx.Err() != nil {
+			final = true // the caller gave up; nothing to retry for
+		}
+		if final || t.Now().Add(wait).Sub(start) > t.MaxElapsed {
+			if !final {
+				t.Logf("giving up on %s after %d attempts: %v", what, attempt+1, why)
+			}
+			if rl, ok := why.(*RateLimitError); ok && final {
+				cancel()
+				if resp != nil {
+					resp.Body.Close()
+				}
 				return nil, rl
 			}
-			return resp, err
-		}
-		if t.Now().Add(wait).Sub(start) > t.MaxElapsed {
-			t.Logf("giving up on %s after %d attempts: %v", what, attempt+1, why)
+			if resp != nil {
+				resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+			} else {
+				cancel()
+			}
 			return resp, err
 		}
 		if resp != nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 			resp.Body.Close()
 		}
+		cancel()
 		t.Logf("retrying %s (attempt %d/%d) in %s: %v", what, attempt+2, t.MaxRetries+1, wait.Round(10*time.Millisecond), why)
 		if serr := t.Sleep(ctx, wait); serr != nil {
 			return nil, serr
 		}
 	}
+}
+
+// cancelOnClose releases a try's deadline when the caller is done with the
+// body.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // classify decides whether to retry, after how long, and says why. Rate

@@ -40,6 +40,7 @@ func (c *fakeClock) Sleep(_ context.Context, d time.Duration) error {
 }
 
 type harness struct {
+	tr    *Transport
 	srv   *githubtest.Server
 	gh    *gh.Client
 	clock *fakeClock
@@ -64,7 +65,7 @@ func newHarness(t *testing.T, token string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.gh = c
+	h.gh, h.tr = c, tr
 	return h
 }
 
@@ -149,6 +150,36 @@ func TestRetries(t *testing.T) {
 				t.Errorf("not one log line per retry: %d waits\n%s", len(h.clock.waits), h.log())
 			}
 		})
+	}
+}
+
+func TestAttemptTimeout(t *testing.T) {
+	h := newHarness(t, githubtest.DefaultToken)
+	h.tr.AttemptTimeout = 200 * time.Millisecond
+	// A hung GET is abandoned and tried again.
+	h.srv.Faults().Inject("GET /repos/{owner}/{repo}", githubtest.Fault{Delay: 2 * time.Second})
+	if err := getRepoCall(context.Background(), h.gh); err != nil {
+		t.Fatalf("GET after one hung try: %v\n%s", err, h.log())
+	}
+	if n := h.srv.CountRequests("GET /repos/{owner}/{repo}"); n != 2 {
+		t.Errorf("%d tries, want 2", n)
+	}
+	if !strings.Contains(h.log(), "no response within 200ms") {
+		t.Errorf("the retry does not say why:\n%s", h.log())
+	}
+	// A hung POST may have happened: it is not repeated, and the error says
+	// it timed out.
+	h.srv.Faults().Inject("POST /repos/{owner}/{repo}/git/refs", githubtest.Fault{Delay: 2 * time.Second})
+	err := createRefCall(context.Background(), h.gh)
+	if err == nil || !strings.Contains(err.Error(), "no response within 200ms") {
+		t.Fatalf("err = %v", err)
+	}
+	// The server finishes the hung request after the client left.
+	for end := time.Now().Add(5 * time.Second); h.srv.CountRequests("POST /repos/{owner}/{repo}/git/refs") == 0 && time.Now().Before(end); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := h.srv.CountRequests("POST /repos/{owner}/{repo}/git/refs"); n != 1 {
+		t.Errorf("the POST was sent %d times", n)
 	}
 }
 

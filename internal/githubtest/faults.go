@@ -25,6 +25,11 @@ type Fault struct {
 	Delay time.Duration
 	// Reset closes the TCP connection without a response.
 	Reset bool
+	// After serves the request normally first and then sends the fault
+	// (Status or Reset) instead of the real response: the write happened but
+	// the caller never learns it, as when a proxy times out or a connection
+	// drops on the way back.
+	After bool
 	// Times is how many matching calls are affected: 0 means 1, negative
 	// means every call until Clear.
 	Times int

@@ -92,6 +92,38 @@ func TestConnectionResetAndLatency(t *testing.T) {
 	}
 }
 
+func TestLostResponse(t *testing.T) {
+	t.Parallel()
+	srv, gh, _ := setup(t)
+	main, _, err := gh.Git.GetRef(ctx, owner, repo, "heads/main")
+	ok(t, err)
+	create := "POST /repos/{owner}/{repo}/git/refs"
+	in := srv.Faults().Inject(create, githubtest.Fault{Status: 502, After: true})
+	_, _, err = gh.Git.CreateRef(ctx, owner, repo, &github.Reference{Ref: github.String("refs/heads/lost"), Object: &github.GitObject{SHA: main.Object.SHA}})
+	wantErr(t, err, 502, "Bad Gateway")
+	if in.Hits() != 1 {
+		t.Fatalf("hits %d", in.Hits())
+	}
+	refs, err := srv.Refs(owner, repo)
+	ok(t, err)
+	if refs["refs/heads/lost"] != main.Object.GetSHA() {
+		t.Fatalf("the write behind a lost response must happen: refs %v", refs)
+	}
+	// A reset after the write: the branch exists, the caller saw no answer.
+	srv.Faults().Inject(create, githubtest.Fault{Reset: true, After: true})
+	_, _, err = gh.Git.CreateRef(ctx, owner, repo, &github.Reference{Ref: github.String("refs/heads/lost2"), Object: &github.GitObject{SHA: main.Object.SHA}})
+	if err == nil {
+		t.Fatal("want a connection error")
+	}
+	refs, _ = srv.Refs(owner, repo)
+	if refs["refs/heads/lost2"] == "" {
+		t.Fatalf("refs %v", refs)
+	}
+	// Served for real again: the ref exists, so GitHub says 422.
+	_, _, err = gh.Git.CreateRef(ctx, owner, repo, &github.Reference{Ref: github.String("refs/heads/lost"), Object: &github.GitObject{SHA: main.Object.SHA}})
+	wantErr(t, err, 422, "Reference already exists")
+}
+
 func TestBeforeHookMovesBranchBetweenReadAndWrite(t *testing.T) {
 	t.Parallel()
 	srv, gh, _ := setup(t)

@@ -58,7 +58,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, escaped string
 	}
 	unescaped, _ := url.PathUnescape(escaped)
 	rec := Request{Method: r.Method, Path: unescaped, Query: r.URL.RawQuery, RequestBytes: int64(len(body))}
-	c := &call{s: s, r: r, ctx: r.Context(), body: body, header: http.Header{}, path: unescaped}
+	// Like GitHub, a request that reached the handler is carried out even if
+	// the client hangs up: a timed-out write may still have happened.
+	c := &call{s: s, r: r, ctx: context.WithoutCancel(r.Context()), body: body, header: http.Header{}, path: unescaped}
 	defer func() {
 		rec.Duration = time.Since(start)
 		s.log.add(rec)
@@ -74,11 +76,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, escaped string
 		template = rt.template
 	}
 
-	if f, hit := s.faults.take(r.Method, template, unescaped); hit {
+	f, hit := s.faults.take(r.Method, template, unescaped)
+	if hit {
 		if f.Delay > 0 {
 			sleepCtx(r.Context(), f.Delay)
 		}
-		if f.Reset || f.Status != 0 {
+		if (f.Reset || f.Status != 0) && !f.After {
 			rec.Injected = true
 			s.applyFault(w, r, c, f, &rec)
 			return
@@ -113,6 +116,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, escaped string
 		c.authFail(http.StatusNotFound, "Not Found")
 	default:
 		s.serveRoute(c)
+	}
+	if hit && f.After && (f.Reset || f.Status != 0) {
+		// The handler's effects stay; its response is lost.
+		rec.Injected = true
+		s.applyFault(w, r, c, f, &rec)
+		return
 	}
 	s.writeCall(w, c, &rec)
 }

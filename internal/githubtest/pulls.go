@@ -159,6 +159,15 @@ func (s *Server) pullJSON(ctx context.Context, c *call, p *pull, full bool) (obj
 	owner := s.userByLogin(r.owner)
 	s.mu.Lock()
 	labels := s.issueLabelsLocked(r, p.number)
+	if !full {
+		// pull-request-simple (the list's items) declares a label's
+		// description a plain string; the full form allows null.
+		for _, l := range labels {
+			if o := l.(obj); o["description"] == nil {
+				o["description"] = ""
+			}
+		}
+	}
 	requested := []any{}
 	for _, login := range p.requested {
 		requested = append(requested, s.userJSON(s.userLocked(login)))
