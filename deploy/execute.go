@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,7 +51,7 @@ func Versions(data []byte, patterns []envfile.Pattern, versionKey string) (env [
 	case versionKey != "":
 		v, ok := values[versionKey]
 		if !ok {
-			return nil, "", nil, fmt.Errorf("version-key %s is not a tracked key (tracked: %s)", versionKey, strings.Join(keys, ", "))
+			return nil, "", nil, action.Inputf("version-key", "%s is not a tracked key (tracked: %s)", strconv.Quote(versionKey), strings.Join(keys, ", "))
 		}
 		version = v
 	case len(keys) == 1:
@@ -117,13 +118,25 @@ func runDeploy(ctx context.Context, r *action.Runtime, ev *event.Context, c comm
 		if errors.As(err, &se) {
 			r.ErrorAt(file, se.Line, "%v", err)
 		}
-		return fmt.Errorf("deploy %s: %s: %w", envName, file, err)
+		var ie *action.InputError
+		if errors.As(err, &ie) {
+			return err
+		}
+		// The environment's file is what this input points at.
+		return action.Inputf("environment", "%s: %s: %v", envName, file, err)
+	}
+	for _, k := range sortedKeys(values) {
+		if strings.ContainsFunc(values[k], func(c rune) bool { return c < 0x20 || c == 0x7f }) {
+			// No version has a line break: it would reach the version output
+			// and the command's environment as lines of their own.
+			return action.Inputf("environment", "%s: %s: %s = %s has a control character", envName, file, k, strconv.Quote(values[k]))
+		}
 	}
 	vars = append(vars, "ENVIRONMENT="+envName)
-	if err := r.SetOutput("version", version); err != nil {
-		return fmt.Errorf("deploy %s: %w", envName, err)
-	}
 	if dryRun {
+		if err := r.SetOutput("version", version); err != nil {
+			return fmt.Errorf("deploy %s: %w", envName, err)
+		}
 		r.Infof("dry run: would deploy %s (VERSION=%s) with: %s", envName, version, command)
 		for _, v := range vars {
 			r.Infof("  %s", v)
@@ -140,20 +153,31 @@ func runDeploy(ctx context.Context, r *action.Runtime, ev *event.Context, c comm
 			return fmt.Errorf("deploy %s: %w", envName, err)
 		}
 	}
+	// Only now: a run refused before it deploys writes no output.
+	if err := r.SetOutput("version", version); err != nil {
+		return fmt.Errorf("deploy %s: %w", envName, err)
+	}
 	r.Infof("deploying %s: VERSION=%s", envName, version)
 	code, runErr := runCommand(ctx, r, command, vars)
 	state := "success"
 	if runErr != nil || code != 0 {
 		state = "failure"
 	}
+	var recordErr error
 	if dep != nil {
-		dep.finish(ctx, r, state)
+		recordErr = dep.finish(ctx, state)
 	}
 	if runErr != nil {
 		return fmt.Errorf("deploy %s: %w", envName, runErr)
 	}
 	if code != 0 {
+		if recordErr != nil {
+			r.Warningf("%v", recordErr)
+		}
 		return &ExitError{Environment: envName, Code: code}
+	}
+	if recordErr != nil {
+		return recordErr
 	}
 	return r.Summary(fmt.Sprintf("### Deployed %s\n\n| Key | Version |\n|---|---|\n%s", action.MDEscape(envName), versionRows(values)))
 }
@@ -212,8 +236,11 @@ func startDeployment(ctx context.Context, r *action.Runtime, ev *event.Context, 
 		return nil, fmt.Errorf("deploy %s: the run's commit %q is not a full SHA (GITHUB_SHA)", env, ref)
 	}
 	prod := len(order) > 0 && order[len(order)-1] == env
-	payload := map[string]any{"versions": values, "run_url": ev.RunURL}
-	d, _, err := client.Repositories.CreateDeployment(ctx, owner, repo, &gh.DeploymentRequest{
+	// The request id lets a create whose answer was lost be found again
+	// instead of repeated (two records of one deploy).
+	requestID := fmt.Sprintf("%016x", rand.Uint64())
+	payload := map[string]any{"versions": values, "run_url": ev.RunURL, "request_id": requestID}
+	req := &gh.DeploymentRequest{
 		Ref:                   gh.String(ref),
 		Task:                  gh.String("deploy"),
 		Environment:           gh.String(env),
@@ -223,16 +250,60 @@ func startDeployment(ctx context.Context, r *action.Runtime, ev *event.Context, 
 		RequiredContexts:      &[]string{},
 		ProductionEnvironment: gh.Bool(prod),
 		TransientEnvironment:  gh.Bool(false),
-	})
-	if err != nil {
-		return nil, ghclient.Wrap("record the deployment of "+env, owner+"/"+repo, err)
 	}
-	dep := &deployment{gh: client, owner: owner, repo: repo, id: d.GetID(), env: env, logURL: ev.RunURL, envURL: r.Input("environment-url")}
+	var id int64
+	for attempt := 1; ; attempt++ {
+		d, _, err := client.Repositories.CreateDeployment(ctx, owner, repo, req)
+		if err == nil {
+			id = d.GetID()
+			break
+		}
+		if s := ghclient.Status(err); s != 0 && s < 500 {
+			return nil, ghclient.Wrap("record the deployment of "+env, owner+"/"+repo, err)
+		}
+		// No answer, or a server error: the record may exist all the same.
+		ghclient.AwaitInFlight(ctx, err)
+		found, ferr := findDeployment(ctx, client, owner, repo, ref, env, requestID)
+		if ferr == nil && found != 0 {
+			r.Infof("the deployment of %s was recorded although GitHub's answer was lost: using %d", env, found)
+			id = found
+			break
+		}
+		if ferr != nil || attempt == 2 {
+			return nil, ghclient.Wrap("record the deployment of "+env, owner+"/"+repo, err)
+		}
+		r.Infof("recording the deployment of %s failed (%v); it was not created, trying once more", env, err)
+	}
+	dep := &deployment{gh: client, owner: owner, repo: repo, id: id, env: env, logURL: ev.RunURL, envURL: r.Input("environment-url")}
 	if err := dep.status(ctx, "in_progress"); err != nil {
-		return nil, fmt.Errorf("deploy %s: %w", env, err)
+		// Nothing ran: say so in the record if GitHub lets us, so the
+		// deployment does not look pending forever.
+		if serr := dep.status(ctx, "error"); serr != nil {
+			r.Warningf("deployment %d of %s stays without a status: %v", id, env, serr)
+		}
+		return nil, fmt.Errorf("deploy %s: nothing was run: %w", env, err)
 	}
 	r.Infof("recorded deployment %d of %s at %s", dep.id, env, ref)
 	return dep, nil
+}
+
+// findDeployment looks for this run's deployment by its request id.
+func findDeployment(ctx context.Context, client *gh.Client, owner, repo, sha, env, requestID string) (int64, error) {
+	list, _, err := client.Repositories.ListDeployments(ctx, owner, repo, &gh.DeploymentsListOptions{
+		SHA: sha, Environment: env, Task: "deploy", ListOptions: gh.ListOptions{PerPage: 30},
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, d := range list {
+		var p struct {
+			RequestID string `json:"request_id"`
+		}
+		if json.Unmarshal(d.Payload, &p) == nil && p.RequestID == requestID {
+			return d.GetID(), nil
+		}
+	}
+	return 0, nil
 }
 
 func (d *deployment) status(ctx context.Context, state string) error {
@@ -247,16 +318,20 @@ func (d *deployment) status(ctx context.Context, state string) error {
 	if d.envURL != "" {
 		req.EnvironmentURL = gh.String(d.envURL)
 	}
-	if _, _, err := d.gh.Repositories.CreateDeploymentStatus(ctx, d.owner, d.repo, d.id, req); err != nil {
+	// A status repeated is harmless (the same state twice), so the POST may
+	// be retried.
+	if _, _, err := d.gh.Repositories.CreateDeploymentStatus(ghclient.WithRetryPOST(ctx), d.owner, d.repo, d.id, req); err != nil {
 		return ghclient.Wrap(fmt.Sprintf("set deployment %d to %s", d.id, state), d.owner+"/"+d.repo, err)
 	}
 	return nil
 }
 
-// finish records the outcome; a failure to record it is a warning, since
-// the deploy itself already happened (or failed) and its status is the exit code.
-func (d *deployment) finish(ctx context.Context, r *action.Runtime, state string) {
+// finish records the outcome. The deploy itself has happened (or failed)
+// by then and cannot be undone; a record that cannot be completed fails the
+// step all the same, since the record is the audit trail.
+func (d *deployment) finish(ctx context.Context, state string) error {
 	if err := d.status(ctx, state); err != nil {
-		r.Warningf("%v", err)
+		return fmt.Errorf("deploy %s: the command ended (%s) but its record could not be completed: %w", d.env, state, err)
 	}
+	return nil
 }

@@ -107,6 +107,13 @@ func Create(ctx context.Context, c *gh.Client, q Request, serverURL string, log 
 	rc, _, err := c.Repositories.GetCommit(ctx, q.Owner, q.Repo, q.Base, &gh.ListOptions{PerPage: 1})
 	if err != nil {
 		if status(err) == http.StatusNotFound || status(err) == http.StatusUnprocessableEntity {
+			// A repository that does not exist (or that the token cannot
+			// see) has no commits either: say which input is wrong.
+			if _, _, rerr := c.Repositories.Get(ctx, q.Owner, q.Repo); status(rerr) == http.StatusNotFound {
+				return res, action.Inputf("repository", "%v", ghclient.Wrap("read the repository", repo, rerr))
+			} else if rerr != nil {
+				return res, ghclient.Wrap("read the repository", repo, rerr)
+			}
 			return res, action.Inputf("base", "%s is not a commit, tag or branch of %s", strconv.Quote(q.Base), repo)
 		}
 		return res, ghclient.Wrap("resolve base "+q.Base, repo, err)
@@ -150,6 +157,7 @@ func Create(ctx context.Context, c *gh.Client, q Request, serverURL string, log 
 			res.Created = true
 			return res, nil
 		}
+		ghclient.AwaitInFlight(ctx, err)
 		now, rerr := branchSHA(ctx, c, q.Owner, q.Repo, q.Branch())
 		switch {
 		case rerr != nil:

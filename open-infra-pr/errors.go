@@ -30,7 +30,8 @@ const (
 
 // classifyMerge sorts a failed merge by GitHub's message: a moved base or
 // head is worth another try, "not mergeable" needs a rebuild, anything else
-// (a ruleset, a missing review) is final.
+// (a ruleset, a missing review, server errors that outlasted the client's
+// retries) is final.
 func classifyMerge(err error) (mergeKind, string) {
 	if err == nil {
 		return mergeTransient, "GitHub did not merge it"
@@ -43,8 +44,12 @@ func classifyMerge(err error) (mergeKind, string) {
 	low := strings.ToLower(msg)
 	status := statusOf(err)
 	switch {
-	case strings.Contains(low, "base branch was modified"), strings.Contains(low, "head branch was modified"), status >= 500:
+	case strings.Contains(low, "base branch was modified"), strings.Contains(low, "head branch was modified"):
 		return mergeTransient, msg
+	case status >= 500 || status == 0:
+		// The client already retried it within its budget: GitHub is
+		// failing, not busy. Waiting out merge-timeout would not help.
+		return mergeFinal, "GitHub kept failing: " + msg
 	case strings.Contains(low, "required status check"), strings.Contains(low, "approving review"), strings.Contains(low, "review is required"):
 		return mergeWaiting, msg
 	case strings.Contains(low, "rule violation"), strings.Contains(low, "protected branch"):

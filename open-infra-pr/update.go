@@ -15,6 +15,7 @@ import (
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/ancestry"
 	"github.com/cicd-excellence/actions/internal/envfile"
+	"github.com/cicd-excellence/actions/internal/ghclient"
 )
 
 // Operations reported in the `operation` output.
@@ -103,6 +104,15 @@ func (u *Updater) defaults() {
 
 func (u *Updater) repo() string { return u.Cfg.Owner + "/" + u.Cfg.Repo }
 
+// repoErr is a failed read of the infra repository itself: a 404 means the
+// infra-repo input names one that does not exist or the token cannot see.
+func (u *Updater) repoErr(err error) error {
+	if statusOf(err) == http.StatusNotFound {
+		return action.Inputf("infra-repo", "%v", u.apiErr("read repository", err))
+	}
+	return u.apiErr("read repository", err)
+}
+
 // Run performs the update.
 func (u *Updater) Run(ctx context.Context) (*Outcome, error) {
 	u.defaults()
@@ -111,7 +121,7 @@ func (u *Updater) Run(ctx context.Context) (*Outcome, error) {
 	if out.Base == "" {
 		r, _, err := u.GH.Repositories.Get(ctx, c.Owner, c.Repo)
 		if err != nil {
-			return nil, u.apiErr("read repository", err)
+			return nil, u.repoErr(err)
 		}
 		out.Base = r.GetDefaultBranch()
 	}
@@ -129,6 +139,16 @@ func (u *Updater) Run(ctx context.Context) (*Outcome, error) {
 		return out, nil
 	}
 	_, changes, err := envfile.Set(snap.content, edits, envfile.SetOptions{CreateMissing: c.CreateMissing})
+	var te *envfile.TypeError
+	if errors.Is(err, envfile.ErrNotFound) || errors.As(err, &te) {
+		// A key the file does not have, or one that holds no version: the
+		// edit asked for is wrong, not the file.
+		input := "set"
+		if c.PromoteFrom != "" {
+			input = "keys"
+		}
+		return nil, action.Inputf(input, "edit %s: %v", c.File, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("edit %s: %w", c.File, err)
 	}
@@ -170,6 +190,9 @@ func (u *Updater) Run(ctx context.Context) (*Outcome, error) {
 	if c.Merge != MergeNone {
 		merged, err := u.merge(ctx, out, pr, edits)
 		if err != nil {
+			if !strings.Contains(err.Error(), fmt.Sprintf("PR #%d", out.Number)) {
+				err = fmt.Errorf("PR #%d is open with the change but not merged (a rerun merges it): %w", out.Number, err)
+			}
 			return out, err
 		}
 		if merged {
@@ -187,6 +210,9 @@ func (u *Updater) read(ctx context.Context, base string) (*snapshot, error) {
 	ref, _, err := u.GH.Git.GetRef(ctx, c.Owner, c.Repo, "heads/"+base)
 	if err != nil {
 		if statusOf(err) == http.StatusNotFound {
+			if _, _, rerr := u.GH.Repositories.Get(ctx, c.Owner, c.Repo); rerr != nil {
+				return nil, u.repoErr(rerr)
+			}
 			return nil, action.Inputf("base", "branch %s does not exist in %s", base, u.repo())
 		}
 		return nil, u.apiErr("read branch "+base, err)
@@ -228,7 +254,7 @@ func (u *Updater) file(ctx context.Context, path, sha string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: content is not base64: %w", path, err)
 	}
 	if err := envfile.Validate([]byte(text), envfile.DefaultMaxSize); err != nil {
-		return nil, fmt.Errorf("%s in %s: %w", path, u.repo(), err)
+		return nil, action.Inputf("file", "%s in %s: %v", path, u.repo(), err)
 	}
 	return []byte(text), nil
 }
@@ -383,7 +409,9 @@ func (u *Updater) openPR(ctx context.Context, out *Outcome, s *snapshot, content
 		Draft: gh.Bool(c.Draft),
 	})
 	if err != nil {
-		// A concurrent rerun may have opened it between our look and now.
+		// A concurrent rerun may have opened it between our look and now,
+		// or this very request did and its answer was lost.
+		ghclient.AwaitInFlight(ctx, err)
 		if existing, ferr := u.findPR(ctx, out.Branch, out.Base); ferr == nil && existing != nil {
 			return existing, true, nil
 		}
@@ -427,7 +455,10 @@ func (u *Updater) findPR(ctx context.Context, branch, base string) (*gh.PullRequ
 // committer, which GitHub signs and marks verified for App and Actions tokens.
 func (u *Updater) commit(ctx context.Context, s *snapshot, content []byte, changes []envfile.Change) (string, error) {
 	c := u.Cfg
-	tree, _, err := u.GH.Git.CreateTree(ctx, c.Owner, c.Repo, s.tree, []*gh.TreeEntry{{
+	// Trees and commits are content-addressed objects: writing one twice
+	// leaves at most an unreferenced duplicate, so these POSTs may be retried.
+	rctx := ghclient.WithRetryPOST(ctx)
+	tree, _, err := u.GH.Git.CreateTree(rctx, c.Owner, c.Repo, s.tree, []*gh.TreeEntry{{
 		Path: gh.String(c.File), Mode: gh.String("100644"), Type: gh.String("blob"), Content: gh.String(string(content)),
 	}})
 	if err != nil {
@@ -437,7 +468,7 @@ func (u *Updater) commit(ctx context.Context, s *snapshot, content []byte, chang
 	if c.SourceSHA != "" && c.AppOwner != "" {
 		msg += fmt.Sprintf("\n\nFrom %s/%s@%s.", c.AppOwner, c.AppRepo, c.SourceSHA)
 	}
-	commit, _, err := u.GH.Git.CreateCommit(ctx, c.Owner, c.Repo, &gh.Commit{
+	commit, _, err := u.GH.Git.CreateCommit(rctx, c.Owner, c.Repo, &gh.Commit{
 		Message: gh.String(msg),
 		Tree:    &gh.Tree{SHA: tree.SHA},
 		Parents: []*gh.Commit{{SHA: gh.String(s.sha)}},
@@ -454,14 +485,39 @@ func (u *Updater) commit(ctx context.Context, s *snapshot, content []byte, chang
 func (u *Updater) setBranch(ctx context.Context, branch, commit string) (created bool, err error) {
 	c := u.Cfg
 	ref := "refs/heads/" + branch
-	_, _, err = u.GH.Git.CreateRef(ctx, c.Owner, c.Repo, &gh.Reference{Ref: gh.String(ref), Object: &gh.GitObject{SHA: gh.String(commit)}})
-	if err == nil {
-		return true, nil
+	for attempt := 1; ; attempt++ {
+		_, _, err = u.GH.Git.CreateRef(ctx, c.Owner, c.Repo, &gh.Reference{Ref: gh.String(ref), Object: &gh.GitObject{SHA: gh.String(commit)}})
+		if err == nil {
+			return true, nil
+		}
+		s := statusOf(err)
+		if s == http.StatusUnprocessableEntity && strings.Contains(strings.ToLower(err.Error()), "already exists") {
+			break // a branch left by an earlier run: updated below
+		}
+		if s != 0 && s < 500 {
+			// Any other refusal (a ruleset restricting creation, a bad SHA) is
+			// the answer: updating a branch that is not there cannot help.
+			return false, u.apiErr("create branch "+branch, err)
+		}
+		// No answer: the branch's state says whether the create happened.
+		ghclient.AwaitInFlight(ctx, err)
+		got, _, gerr := u.GH.Git.GetRef(ctx, c.Owner, c.Repo, "heads/"+branch)
+		switch {
+		case gerr == nil && got.GetObject().GetSHA() == commit:
+			u.Log("branch %s was created although GitHub's answer was lost", branch)
+			return true, nil
+		case statusOf(gerr) == http.StatusNotFound && attempt < 2:
+			u.Log("creating branch %s failed (%v); it does not exist, trying once more", branch, err)
+			continue
+		case statusOf(gerr) == http.StatusNotFound:
+			return false, u.apiErr("create branch "+branch, err)
+		case gerr != nil:
+			// Unknown either way: do not leave a branch behind.
+			u.deleteBranch(ctx, branch)
+			return false, u.apiErr("create branch "+branch, err)
+		}
+		break // it exists at another commit: an earlier run's, updated below
 	}
-	if statusOf(err) != http.StatusUnprocessableEntity {
-		return false, u.apiErr("create branch "+branch, err)
-	}
-	// 422 "Reference already exists": a branch left by an earlier run.
 	if _, _, err := u.GH.Git.UpdateRef(ctx, c.Owner, c.Repo, &gh.Reference{Ref: gh.String(ref), Object: &gh.GitObject{SHA: gh.String(commit)}}, true); err != nil {
 		return false, u.apiErr("update branch "+branch, err)
 	}
@@ -621,6 +677,14 @@ func (u *Updater) merge(ctx context.Context, out *Outcome, pr *gh.PullRequest, e
 			cur.Merged = gh.Bool(true)
 			cur.MergeCommitSHA = res.SHA
 			return u.afterMerge(ctx, out, cur)
+		}
+		if err != nil && (statusOf(err) == 0 || statusOf(err) >= 500 || statusOf(err) == http.StatusMethodNotAllowed) {
+			// The answer may have been lost after GitHub merged (a retried
+			// PUT then hears "not mergeable"): the PR's state decides.
+			if now, _, gerr := u.GH.PullRequests.Get(ctx, c.Owner, c.Repo, n); gerr == nil && now.GetMerged() {
+				u.Log("PR #%d was merged although the answer was lost", n)
+				return u.afterMerge(ctx, out, now)
+			}
 		}
 		kind, msg := classifyMerge(err)
 		switch kind {

@@ -108,6 +108,15 @@ func (a API) Update(ctx context.Context, owner, repo string, id int64, rs Rulese
 	return decodeObject(raw)
 }
 
+// Delete removes a ruleset (DELETE .../rulesets/{id}); one already gone is
+// not an error.
+func (a API) Delete(ctx context.Context, owner, repo string, id int64) error {
+	if _, resp, err := a.do(ctx, "DELETE", fmt.Sprintf("%s/rulesets/%d", repoPath(owner, repo), id), nil); err != nil && (resp == nil || resp.StatusCode != 404) {
+		return ghclient.Wrap(fmt.Sprintf("delete ruleset %d", id), owner+"/"+repo, err)
+	}
+	return nil
+}
+
 // DefaultBranch reads the repository's default branch.
 func (a API) DefaultBranch(ctx context.Context, owner, repo string) (string, error) {
 	raw, _, err := a.do(ctx, "GET", repoPath(owner, repo), nil)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/cicd-excellence/actions/internal/ghclient"
 )
 
 // Report is what a run did or found: the step's report output, and the
@@ -65,6 +67,11 @@ type Item struct {
 // Apply makes the repository's rulesets match desired: each is matched by
 // name (case-insensitively, as GitHub keeps names unique), diffed, and
 // created or replaced only when it differs. With dryRun nothing is written.
+//
+// A repository is changed all or nothing: every ruleset is read and diffed
+// before the first write, and when a write fails the ones already made are
+// undone (created rulesets deleted, updated ones put back), so a failed run
+// never leaves the branch rules half applied.
 func Apply(ctx context.Context, api API, owner, repo string, desired []Ruleset, dryRun bool, logf func(string, ...any)) (RepoReport, bool, error) {
 	rr := RepoReport{Repository: owner + "/" + repo, Rulesets: []RulesetReport{}}
 	live, err := api.Rulesets(ctx, owner, repo)
@@ -72,44 +79,68 @@ func Apply(ctx context.Context, api API, owner, repo string, desired []Ruleset, 
 		return rr, false, err
 	}
 	byName := ownRulesets(live)
-	changed := false
+	type planned struct {
+		d       Ruleset
+		rep     RulesetReport
+		exists  bool
+		current map[string]any
+	}
+	var plan []planned
 	for _, d := range desired {
-		rep := RulesetReport{Name: d.Name(), Source: d.Source, Changes: []Change{}}
-		var current map[string]any
+		p := planned{d: d, rep: RulesetReport{Name: d.Name(), Source: d.Source, Changes: []Change{}}}
 		ex, exists := byName[strings.ToLower(d.Name())]
 		if exists {
-			rep.ID = ex.ID
-			if current, err = api.Ruleset(ctx, owner, repo, ex.ID); err != nil {
-				return rr, changed, err
+			p.exists, p.rep.ID = true, ex.ID
+			if p.current, err = api.Ruleset(ctx, owner, repo, ex.ID); err != nil {
+				return rr, false, err
 			}
 		}
-		changes := Diff(d, current)
-		rep.Changes = append(rep.Changes, changes...)
-		rep.Notes = unknownRuleNotes(d)
+		p.rep.Changes = append(p.rep.Changes, Diff(d, p.current)...)
+		p.rep.Notes = unknownRuleNotes(d)
+		plan = append(plan, p)
+	}
+
+	var undo []func(context.Context) error
+	rollback := func(cause error) error {
+		for i := len(undo) - 1; i >= 0; i-- {
+			if err := undo[i](ctx); err != nil {
+				return fmt.Errorf("%w; undoing the earlier changes failed too, fix by hand or rerun: %v", cause, err)
+			}
+		}
+		if len(undo) > 0 {
+			logf("%s: undid %d ruleset change(s) made before the failure", rr.Repository, len(undo))
+		}
+		return cause
+	}
+	changed := false
+	for _, p := range plan {
+		d, rep := p.d, p.rep
 		switch {
-		case len(changes) == 0:
+		case len(rep.Changes) == 0:
 			rep.Status = StatusUnchanged
 			logf("%s: ruleset %q is up to date", rr.Repository, d.Name())
 		case dryRun:
 			rep.Status = StatusWouldUpdate
-			if !exists {
+			if !p.exists {
 				rep.Status = StatusWouldCreate
 			}
 			logf("%s: ruleset %q %s (dry run, nothing written):", rr.Repository, d.Name(), rep.Status)
-			for _, c := range changes {
+			for _, c := range rep.Changes {
 				logf("  %s", c)
 			}
-			if !exists {
+			if !p.exists {
 				logf("  would send: %s", show(d.Body))
 			}
-		case exists:
-			if _, err := api.Update(ctx, owner, repo, ex.ID, d); err != nil {
-				return rr, changed, err
+		case p.exists:
+			if _, err := api.Update(ctx, owner, repo, rep.ID, d); err != nil {
+				return rr, false, rollback(err)
 			}
+			id, previous := rep.ID, Ruleset{Source: "previous", Body: writable(p.current)}
+			undo = append(undo, func(ctx context.Context) error { _, err := api.Update(ctx, owner, repo, id, previous); return err })
 			rep.Status = StatusUpdated
 			changed = true
-			logf("%s: updated ruleset %q (id %d):", rr.Repository, d.Name(), ex.ID)
-			for _, c := range changes {
+			logf("%s: updated ruleset %q (id %d):", rr.Repository, d.Name(), rep.ID)
+			for _, c := range rep.Changes {
 				logf("  %s", c)
 			}
 		default:
@@ -117,14 +148,17 @@ func Apply(ctx context.Context, api API, owner, repo string, desired []Ruleset, 
 			if err != nil {
 				// A POST is not retried blindly: the state decides whether the
 				// ruleset got created after all (a lost answer, a concurrent run).
+				ghclient.AwaitInFlight(ctx, err)
 				id, ok := createdMeanwhile(ctx, api, owner, repo, d)
 				if !ok {
-					return rr, changed, err
+					return rr, false, rollback(err)
 				}
 				rep.ID = id
 			} else {
 				rep.ID, _ = intValue(created["id"])
 			}
+			id := rep.ID
+			undo = append(undo, func(ctx context.Context) error { return api.Delete(ctx, owner, repo, id) })
 			rep.Status = StatusCreated
 			changed = true
 			logf("%s: created ruleset %q (id %d)", rr.Repository, d.Name(), rep.ID)
@@ -132,6 +166,18 @@ func Apply(ctx context.Context, api API, owner, repo string, desired []Ruleset, 
 		rr.Rulesets = append(rr.Rulesets, rep)
 	}
 	return rr, changed, nil
+}
+
+// writable keeps the fields of a ruleset as GitHub returns it that a PUT
+// accepts, to put an updated ruleset back as it was.
+func writable(live map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, k := range []string{"name", "target", "enforcement", "bypass_actors", "conditions", "rules"} {
+		if v, ok := live[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func createdMeanwhile(ctx context.Context, api API, owner, repo string, d Ruleset) (int64, bool) {

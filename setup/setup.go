@@ -49,6 +49,16 @@ func Decide(ev *event.Context, cfg Config) (Decision, error) {
 	if cfg.HotfixPrefix == "" || !prefixPattern.MatchString(cfg.HotfixPrefix) || strings.Contains(cfg.HotfixPrefix, "..") {
 		return Decision{}, action.Inputf("hotfix-prefix", "%s is not a branch prefix (use letters, digits, '.', '_', '-' and '/', such as hotfixes/)", strconv.Quote(cfg.HotfixPrefix))
 	}
+	// No git ref, commit or event name has a control character: one that
+	// does (a forged GITHUB_HEAD_REF, a hand-made payload) would carry a line
+	// break into the branch and sha outputs.
+	for _, f := range []struct{ what, v string }{
+		{"event name", ev.Name}, {"ref", ev.Ref}, {"commit", ev.SHA}, {"head branch", ev.HeadRef}, {"base branch", ev.BaseRef},
+	} {
+		if strings.ContainsFunc(f.v, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
+			return Decision{}, fmt.Errorf("setup: the event's %s %s has a control character, which no git ref, commit or event name has (check GITHUB_REF, GITHUB_HEAD_REF, GITHUB_BASE_REF, GITHUB_SHA and the event payload)", f.what, strconv.Quote(f.v))
+		}
+	}
 	def := cfg.DefaultBranch
 	if def == "" {
 		def = ev.DefaultBranch

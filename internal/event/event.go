@@ -93,7 +93,9 @@ func Load(getenv func(string) string) (*Context, error) {
 func Parse(name string, payload []byte) (*Context, error) {
 	c := &Context{Name: name, ServerURL: "https://github.com", APIURL: "https://api.github.com"}
 	if err := c.parse(payload); err != nil {
-		return nil, fmt.Errorf("parse %s payload: %w", name, err)
+		// Quoted: the name is the caller's and may carry a line break; the
+		// error stays one line.
+		return nil, fmt.Errorf("parse %q payload: %w", name, err)
 	}
 	c.fill()
 	return c, nil

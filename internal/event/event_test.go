@@ -81,3 +81,15 @@ func TestLoadFromEnvironment(t *testing.T) {
 		t.Error("a corrupt payload was not an error")
 	}
 }
+
+// TestParseErrorOneLine: the event name is the caller's; a line break in it
+// does not make the error span lines (found by FuzzParse).
+func TestParseErrorOneLine(t *testing.T) {
+	c, err := Parse("push\n::error::injected\r", []byte("{"))
+	if err == nil || c != nil {
+		t.Fatalf("Parse of a truncated payload = %v, %v", c, err)
+	}
+	if want := `parse "push\n::error::injected\r" payload: unexpected end of JSON input`; err.Error() != want {
+		t.Errorf("error = %q, want %q", err, want)
+	}
+}
