@@ -25,7 +25,9 @@ $(BIN)/%: tools/versions.txt
 test: tools
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))" || { gofmt -l $$(git ls-files -co --exclude-standard '*.go'); echo "gofmt needed"; exit 1; }
-	$(GO) test -count=1 -timeout 20m ./...
+	@rm -f .hardening-summary
+	HARDENING_SUMMARY=$(CURDIR)/.hardening-summary $(GO) test -count=1 -timeout 20m ./...
+	@cat .hardening-summary
 
 ## demo: run the pipeline on the embedded local default (no GitHub account needed)
 demo: tools
@@ -34,6 +36,11 @@ demo: tools
 ## bench: open-infra-pr vs the seed's clone flow (1k/10k/50k commits, +50ms per request) and the 20-writer drain
 bench:
 	$(GO) run ./internal/bench
+
+## fuzz: run every go test -fuzz target for FUZZTIME each (default 30s); a crasher stays under its package's testdata/fuzz/ to commit as a regression seed
+FUZZTIME ?= 30s
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) internal/hardening/fuzz.sh
 
 ## webhooks: regenerate testdata/webhooks from the pinned @octokit/webhooks-examples
 webhooks:
