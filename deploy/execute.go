@@ -258,7 +258,8 @@ func startDeployment(ctx context.Context, r *action.Runtime, ev *event.Context, 
 			id = d.GetID()
 			break
 		}
-		if s := ghclient.Status(err); s != 0 && s < 500 {
+		if ghclient.Status(err) < 500 && !ghclient.Unanswered(err) {
+			// Refused (4xx, a rate limit): nothing was created.
 			return nil, ghclient.Wrap("record the deployment of "+env, owner+"/"+repo, err)
 		}
 		// No answer, or a server error: the record may exist all the same.

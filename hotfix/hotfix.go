@@ -169,7 +169,7 @@ func Create(ctx context.Context, c *gh.Client, q Request, serverURL string, log 
 		case now != "":
 			return res, fmt.Errorf("create hotfix branch: %s was created at %s meanwhile, not at %s", q.Branch(), short(now), short(commit))
 		}
-		if s := status(err); s != 0 && s < 500 {
+		if status(err) < 500 && !ghclient.Unanswered(err) {
 			break // GitHub said no; asking again will not change its mind
 		}
 		log("creating %s failed (%v); the branch does not exist, trying again (%d/3)", q.Branch(), err, attempt)

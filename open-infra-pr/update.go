@@ -494,7 +494,7 @@ func (u *Updater) setBranch(ctx context.Context, branch, commit string) (created
 		if s == http.StatusUnprocessableEntity && strings.Contains(strings.ToLower(err.Error()), "already exists") {
 			break // a branch left by an earlier run: updated below
 		}
-		if s != 0 && s < 500 {
+		if s < 500 && !ghclient.Unanswered(err) {
 			// Any other refusal (a ruleset restricting creation, a bad SHA) is
 			// the answer: updating a branch that is not there cannot help.
 			return false, u.apiErr("create branch "+branch, err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -313,5 +314,27 @@ func TestTokenStaysOnTheAPIHost(t *testing.T) {
 	}
 	if elsewhere == nil || elsewhere.Get("Authorization") != "" {
 		t.Errorf("headers at the redirect target: %v", elsewhere)
+	}
+}
+
+func TestUnanswered(t *testing.T) {
+	timeout := &url.Error{Op: "Post", URL: "https://api.github.com/x", Err: context.DeadlineExceeded}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no error", nil, false},
+		{"a timeout", timeout, true},
+		{"a reset", &url.Error{Op: "Post", URL: "https://api.github.com/x", Err: errors.New("read: connection reset by peer")}, true},
+		{"a server error answered", &APIError{Op: "create", Repo: "a/b", Status: 502, Message: "Bad Gateway"}, false},
+		{"a refusal", &APIError{Op: "create", Repo: "a/b", Status: 422, Message: "Reference already exists"}, false},
+		{"a primary rate limit: refused", &url.Error{Op: "Post", URL: "https://api.github.com/x", Err: &RateLimitError{In: time.Hour}}, false},
+		{"the caller gave up", &url.Error{Op: "Post", URL: "https://api.github.com/x", Err: context.Canceled}, false},
+	}
+	for _, tc := range tests {
+		if got := Unanswered(tc.err); got != tc.want {
+			t.Errorf("%s: Unanswered = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
