@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -83,7 +85,7 @@ func summaryLines() []string {
 	defer tally.Unlock()
 	var out []string
 	if len(tally.badInputs) > 0 {
-		names := sortedKeys(tally.badInputs)
+		names := slices.Sorted(maps.Keys(tally.badInputs))
 		total := 0
 		var parts []string
 		for _, n := range names {
@@ -94,7 +96,7 @@ func summaryLines() []string {
 	}
 	if len(tally.faults) > 0 {
 		pass, fail := 0, 0
-		for _, n := range sortedKeys(tally.faults) {
+		for _, n := range slices.Sorted(maps.Keys(tally.faults)) {
 			c := tally.faults[n]
 			pass += c[0]
 			fail += c[1]
@@ -103,15 +105,6 @@ func summaryLines() []string {
 		out = append(out, fmt.Sprintf("faults: %d passed, %d failed", pass, fail))
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // result is what one in-process run of a step left behind.
