@@ -221,12 +221,7 @@ func (s *Server) listDeployments(c *call) {
 		list = append(list, s.deploymentJSON(c.repo, d))
 	}
 	s.mu.Unlock()
-	start, end := c.page(len(list))
-	out := []any{}
-	for _, o := range list[start:end] {
-		out = append(out, o)
-	}
-	c.json(http.StatusOK, out)
+	c.json(http.StatusOK, pageOf(c, list, func(o obj) any { return o }))
 }
 
 func (s *Server) getDeployment(c *call) {
@@ -251,12 +246,7 @@ func (s *Server) listDeploymentStatuses(c *call) {
 		list = append(list, s.deploymentStatusJSON(c.repo, d, d.statuses[i]))
 	}
 	s.mu.Unlock()
-	start, end := c.page(len(list))
-	out := []any{}
-	for _, o := range list[start:end] {
-		out = append(out, o)
-	}
-	c.json(http.StatusOK, out)
+	c.json(http.StatusOK, pageOf(c, list, func(o obj) any { return o }))
 }
 
 func (s *Server) createDeploymentStatus(c *call) {

@@ -347,6 +347,17 @@ func (c *call) intParam(name string) int64 {
 	return n
 }
 
+// pageOf is the requested page of list, each item made into its JSON form
+// by f (never nil: an empty page is []).
+func pageOf[T any](c *call, list []T, f func(T) any) []any {
+	start, end := c.page(len(list))
+	out := []any{}
+	for _, v := range list[start:end] {
+		out = append(out, f(v))
+	}
+	return out
+}
+
 // page applies per_page/page to n items and sets GitHub's Link header.
 func (c *call) page(n int) (start, end int) {
 	perPage, _ := strconv.Atoi(c.query("per_page"))

@@ -74,12 +74,7 @@ func (s *Server) listComments(c *call) {
 		}
 	}
 	s.mu.Unlock()
-	start, end := c.page(len(list))
-	out := []any{}
-	for _, cm := range list[start:end] {
-		out = append(out, s.commentJSON(c, n, cm))
-	}
-	c.json(http.StatusOK, out)
+	c.json(http.StatusOK, pageOf(c, list, func(cm *comment) any { return s.commentJSON(c, n, cm) }))
 }
 
 func (s *Server) createComment(c *call) {

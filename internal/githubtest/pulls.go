@@ -534,12 +534,7 @@ func (s *Server) listReviews(c *call) {
 	s.mu.Lock()
 	reviews := append([]*review(nil), p.reviews...)
 	s.mu.Unlock()
-	start, end := c.page(len(reviews))
-	out := []any{}
-	for _, rv := range reviews[start:end] {
-		out = append(out, s.reviewJSON(c, p, rv))
-	}
-	c.json(http.StatusOK, out)
+	c.json(http.StatusOK, pageOf(c, reviews, func(rv *review) any { return s.reviewJSON(c, p, rv) }))
 }
 
 func (s *Server) createReview(c *call) {

@@ -398,12 +398,7 @@ func (s *Server) listRulesets(c *call) {
 		}
 	}
 	s.mu.Unlock()
-	start, end := c.page(len(list))
-	out := []any{}
-	for _, rs := range list[start:end] {
-		out = append(out, s.rulesetJSON(c, rs, false))
-	}
-	c.rulesetResponse(http.StatusOK, out)
+	c.rulesetResponse(http.StatusOK, pageOf(c, list, func(rs *ruleset) any { return s.rulesetJSON(c, rs, false) }))
 }
 
 // storableRuleset keeps the fields GitHub stores from a create/update body.
@@ -507,12 +502,7 @@ func (s *Server) deleteRuleset(c *call) {
 func (s *Server) branchRules(c *call) {
 	rules := s.rulesFor(c.repo, c.params["branch"], c.tok)
 	sort.SliceStable(rules, func(i, j int) bool { return rules[i]["ruleset_id"].(int64) < rules[j]["ruleset_id"].(int64) })
-	start, end := c.page(len(rules))
-	out := []any{}
-	for _, r := range rules[start:end] {
-		out = append(out, r)
-	}
-	c.rulesetResponse(http.StatusOK, out)
+	c.rulesetResponse(http.StatusOK, pageOf(c, rules, func(r obj) any { return r }))
 }
 
 // AddRuleset stores a ruleset given as raw JSON (as for POST .../rulesets;
