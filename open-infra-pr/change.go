@@ -17,18 +17,19 @@ import (
 // found by it.
 const BranchPrefix = "cicd-excellence/"
 
-// Branch is the PR branch for a change. It is derived from what changes, so a
-// rerun of the same job finds its own branch and PR instead of making another.
+// Branch is the PR branch for a change. It is derived from which keys of
+// which file change, not from the values: every run that moves the same keys
+// meets on the same branch and PR (see branch.go), and a rerun finds its own.
 func Branch(environment, file string, edits []envfile.Edit) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00", environment, file)
-	lines := make([]string, len(edits))
+	keys := make([]string, len(edits))
 	for i, e := range edits {
-		lines[i] = e.Path.String() + "=" + e.Value
+		keys[i] = e.Path.String()
 	}
-	sort.Strings(lines)
-	for _, l := range lines {
-		fmt.Fprintf(h, "%s\x00", l)
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s\x00", k)
 	}
 	return BranchPrefix + environment + "/" + hex.EncodeToString(h.Sum(nil))[:12]
 }

@@ -42,6 +42,9 @@ type Config struct {
 	PromoteKeys       []envfile.Path
 	AppOwner, AppRepo string
 	HotfixPrefix      string
+	// AppDefaultBranch is the app repo's default branch when the event names
+	// it (the run's own repository): one read fewer per run.
+	AppDefaultBranch string
 
 	// From the run, for the PR body and the audit record.
 	Actor     string
@@ -193,6 +196,9 @@ func ParseConfig(r *action.Runtime, ev *event.Context) (Config, error) {
 	if app != "" {
 		if c.AppOwner, c.AppRepo, err = refname.Repo(app); err != nil {
 			return c, action.Inputf("app-repo", "%v", err)
+		}
+		if strings.EqualFold(app, ev.Repository) {
+			c.AppDefaultBranch = ev.DefaultBranch
 		}
 	}
 	c.HotfixPrefix = r.Input("hotfix-prefix")

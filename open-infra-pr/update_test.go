@@ -245,27 +245,38 @@ func TestHold(t *testing.T) {
 	}
 }
 
+// TestSupersede: runs that move the same key meet on one branch and one PR.
+// A newer value takes the PR over (its text follows); an older one writes
+// nothing and ends "superseded", exit 0.
 func TestSupersede(t *testing.T) {
 	w := newWorld(t)
 	first, log, err := w.run(t, "INPUT_MERGE=none", "INPUT_SET=api.tag="+w.app[2])
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log)
+	if err != nil || first["operation"] != "created" {
+		t.Fatalf("%v %v\n%s", err, first, log)
 	}
 	second, log, err := w.run(t, "INPUT_MERGE=none", "INPUT_SET=api.tag="+w.app[3])
-	if err != nil {
-		t.Fatalf("%v\n%s", err, log)
+	if err != nil || second["operation"] != "updated" || second["pull-request-number"] != first["pull-request-number"] {
+		t.Fatalf("%v %v\n%s", err, second, log)
+	}
+	w.srv.ResetRequests()
+	older, log, err := w.run(t, "INPUT_MERGE=none", "INPUT_SET=api.tag="+w.app[2])
+	if err != nil || older["operation"] != "superseded" {
+		t.Fatalf("%v %v\n%s", err, older, log)
+	}
+	for _, r := range w.srv.Requests() {
+		if r.Method != "GET" && r.Status < 400 {
+			t.Errorf("the superseded run wrote: %s %s", r.Method, r.Path)
+		}
 	}
 	prs := w.pulls(t)
-	if len(prs) != 2 || prs[0].State != "closed" || prs[1].State != "open" {
-		t.Fatalf("pulls = %+v", prs)
+	if len(prs) != 1 || prs[0].State != "open" || prs[0].HeadSHA != second["commit-sha"] {
+		t.Fatalf("pulls = %+v, want one open PR at %s", prs, second["commit-sha"])
 	}
-	comments, err := w.srv.Comments("acme", "infra", 1)
-	must(t, err)
-	if len(comments) != 1 || !strings.Contains(comments[0].Body, "Superseded by #"+second["pull-request-number"]) {
-		t.Errorf("comments on #%s = %+v", first["pull-request-number"], comments)
+	if !strings.Contains(prs[0].Title, w.app[3][:7]) || !strings.Contains(prs[0].Body, w.app[3]) || strings.Contains(prs[0].Body, w.app[2]) {
+		t.Errorf("the PR's text does not describe its head:\n%s\n%s", prs[0].Title, prs[0].Body)
 	}
 	if b := w.branches(t); len(b) != 1 {
-		t.Errorf("branches = %v: the superseded PR's branch should be gone", b)
+		t.Errorf("branches = %v, want the one PR branch", b)
 	}
 }
 

@@ -39,23 +39,39 @@ func Compare(ctx context.Context, c *gh.Client, owner, repo, base, head string) 
 // Reachable reports whether sha is on the default branch or on a branch
 // starting with hotfixPrefix, and which branch it found it on.
 func Reachable(ctx context.Context, c *gh.Client, owner, repo, sha, hotfixPrefix string) (string, bool, error) {
-	r, _, err := c.Repositories.Get(ctx, owner, repo)
-	if err != nil {
-		return "", false, ghclient.Wrap("read the repository", owner+"/"+repo, err)
-	}
-	branches := []string{r.GetDefaultBranch()}
-	if hotfixPrefix != "" {
-		refs, _, err := c.Git.ListMatchingRefs(ctx, owner, repo, &gh.ReferenceListOptions{Ref: "heads/" + hotfixPrefix, ListOptions: gh.ListOptions{PerPage: MaxHotfixBranches}})
+	return ReachableFrom(ctx, c, owner, repo, sha, "", hotfixPrefix)
+}
+
+// ReachableFrom is Reachable with the default branch already known (from the
+// event's payload, say), which saves reading the repository: one compare
+// answers for a merged commit; the hotfix branches are listed only when the
+// default branch does not hold it.
+func ReachableFrom(ctx context.Context, c *gh.Client, owner, repo, sha, defaultBranch, hotfixPrefix string) (string, bool, error) {
+	if defaultBranch == "" {
+		r, _, err := c.Repositories.Get(ctx, owner, repo)
 		if err != nil {
-			return "", false, ghclient.Wrap("list "+hotfixPrefix+"* branches", owner+"/"+repo, err)
+			return "", false, ghclient.Wrap("read the repository", owner+"/"+repo, err)
 		}
-		for _, ref := range refs {
-			branches = append(branches, strings.TrimPrefix(ref.GetRef(), "refs/heads/"))
-		}
+		defaultBranch = r.GetDefaultBranch()
 	}
-	for i, b := range branches {
+	st, err := Compare(ctx, c, owner, repo, defaultBranch, sha)
+	if err != nil {
+		return "", false, err
+	}
+	if st == "behind" || st == "identical" {
+		return defaultBranch, true, nil
+	}
+	if hotfixPrefix == "" {
+		return "", false, nil
+	}
+	refs, _, err := c.Git.ListMatchingRefs(ctx, owner, repo, &gh.ReferenceListOptions{Ref: "heads/" + hotfixPrefix, ListOptions: gh.ListOptions{PerPage: MaxHotfixBranches}})
+	if err != nil {
+		return "", false, ghclient.Wrap("list "+hotfixPrefix+"* branches", owner+"/"+repo, err)
+	}
+	for _, ref := range refs {
+		b := strings.TrimPrefix(ref.GetRef(), "refs/heads/")
 		st, err := Compare(ctx, c, owner, repo, b, sha)
-		if errors.Is(err, ErrUnknownCommit) && i > 0 {
+		if errors.Is(err, ErrUnknownCommit) {
 			continue // a hotfix branch deleted meanwhile
 		}
 		if err != nil {

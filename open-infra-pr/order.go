@@ -1,0 +1,210 @@
+package openinfrapr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cicd-excellence/actions/internal/action"
+	"github.com/cicd-excellence/actions/internal/ancestry"
+	"github.com/cicd-excellence/actions/internal/envfile"
+)
+
+// orderCache remembers this run's answers about the app repo: a run asks the
+// same question again each time it re-reads a moved base.
+type orderCache struct {
+	mu     sync.Mutex
+	status map[string]string // "a...b" -> compare status
+	onMain map[string]bool   // sha -> on the default branch
+}
+
+func (u *Updater) compare(ctx context.Context, base, head string) (string, error) {
+	key := base + "..." + head
+	u.order.mu.Lock()
+	st, ok := u.order.status[key]
+	u.order.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	st, err := ancestry.Compare(ctx, u.GH, u.Cfg.AppOwner, u.Cfg.AppRepo, base, head)
+	if err != nil {
+		return "", err
+	}
+	u.order.mu.Lock()
+	u.order.status[key] = st
+	u.order.mu.Unlock()
+	return st, nil
+}
+
+// reachableAll checks, together, that every new commit is on the app's
+// default branch or a hotfix branch: a commit that only exists in a fork or
+// an unmerged PR can still be fetched by SHA through the main repo, and must
+// not be deployed.
+func (u *Updater) reachableAll(ctx context.Context, edits []envfile.Edit) error {
+	c := u.Cfg
+	if c.AppOwner == "" {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	seen := map[string]bool{}
+	for _, e := range edits {
+		if !isSHA(e.Value) || seen[e.Value] {
+			continue
+		}
+		seen[e.Value] = true
+		sha := e.Value
+		g.Go(func() error { return u.reachable(gctx, sha) })
+	}
+	return g.Wait()
+}
+
+func (u *Updater) reachable(ctx context.Context, sha string) error {
+	c := u.Cfg
+	app := c.AppOwner + "/" + c.AppRepo
+	branch, ok, err := ancestry.ReachableFrom(ctx, u.GH, c.AppOwner, c.AppRepo, sha, c.AppDefaultBranch, c.HotfixPrefix)
+	switch {
+	case errors.Is(err, ancestry.ErrUnknownCommit):
+		return action.Inputf("set", "%s is not a commit of %s", sha, app)
+	case err != nil:
+		return err
+	case !ok:
+		return action.Inputf("set", "%s is not on %s's default branch or a %s* branch; only merged commits may be deployed", short(sha), app, c.HotfixPrefix)
+	}
+	u.order.mu.Lock()
+	if u.order.onMain == nil {
+		u.order.onMain = map[string]bool{}
+	}
+	u.order.onMain[sha] = c.AppDefaultBranch == "" || branch == c.AppDefaultBranch
+	u.order.mu.Unlock()
+	return nil
+}
+
+// checkOrder keeps versions monotonic: a commit may only replace one it
+// descends from, unless allow-downgrade says a rollback means it. The one
+// exception is a hotfix: a commit of the default branch may replace a hotfix
+// commit it does not contain, with a notice saying so (the hotfix must be
+// merged back to main to stay deployed).
+func (u *Updater) checkOrder(ctx context.Context, edits []envfile.Edit, changes []envfile.Change) ([]envfile.Edit, []string, error) {
+	c := u.Cfg
+	if c.AppOwner == "" || c.AllowDowngrade {
+		return edits, nil, nil
+	}
+	changed := map[string]envfile.Change{}
+	for _, ch := range changes {
+		changed[ch.Path] = ch
+	}
+	type verdict struct {
+		keep bool
+		msg  string
+	}
+	verdicts := make([]verdict, len(edits))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, e := range edits {
+		ch, ok := changed[e.Path.String()]
+		if !ok || !isSHA(ch.New) || !isSHA(ch.Old) {
+			verdicts[i].keep = true
+			continue
+		}
+		g.Go(func() error {
+			keep, msg, err := u.forward(gctx, e.Path.String(), ch.Old, ch.New)
+			verdicts[i] = verdict{keep, msg}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	var keep []envfile.Edit
+	var skipped []string
+	for i, e := range edits {
+		if verdicts[i].keep {
+			keep = append(keep, e)
+			continue
+		}
+		u.Notice("skipped %s", verdicts[i].msg)
+		skipped = append(skipped, verdicts[i].msg)
+	}
+	return keep, skipped, nil
+}
+
+// forward decides whether key may move from old to new.
+func (u *Updater) forward(ctx context.Context, key, old, new string) (bool, string, error) {
+	c := u.Cfg
+	status, err := u.compare(ctx, old, new)
+	switch {
+	case errors.Is(err, ancestry.ErrUnknownCommit):
+		u.Warn("cannot order %s: %s is not a commit of %s/%s; moving on", key, short(old), c.AppOwner, c.AppRepo)
+		return true, "", nil
+	case err != nil:
+		return false, "", err
+	case status == "ahead" || status == "identical":
+		return true, "", nil
+	case status == "diverged" && u.onMain(new):
+		// old is off the default branch: a hotfix. Moving on is right (the
+		// default branch is where fixes must land), but never silently.
+		if _, onMain, rerr := ancestry.ReachableFrom(ctx, u.GH, c.AppOwner, c.AppRepo, old, c.AppDefaultBranch, ""); rerr == nil && !onMain {
+			u.Notice("%s: %s replaces %s, a commit off the default branch (a hotfix?) that %s does not contain: merge the fix back to the default branch if it must stay deployed", key, short(new), short(old), short(new))
+			return true, "", nil
+		}
+	}
+	return false, fmt.Sprintf("%s: %s is not newer than %s (%s); set allow-downgrade: true for a rollback", key, short(new), short(old), status), nil
+}
+
+func (u *Updater) onMain(sha string) bool {
+	u.order.mu.Lock()
+	defer u.order.mu.Unlock()
+	return u.order.onMain[sha]
+}
+
+// relation orders two sets of values of the same keys: ours against those
+// another run of the bot wrote. Commit values decide through the app's
+// history; when no commit value differs, ours is newer if any value differs
+// (the last writer wins, as before for plain values).
+type relation int
+
+const (
+	same relation = iota
+	newer
+	older
+)
+
+func (u *Updater) relate(ctx context.Context, ours, theirs map[string]string) (relation, error) {
+	rel := same
+	for k, o := range ours {
+		t, ok := theirs[k]
+		switch {
+		case !ok:
+			rel = newer
+			continue
+		case o == t:
+			continue
+		case !isSHA(o) || !isSHA(t) || u.Cfg.AppOwner == "":
+			if rel == same {
+				rel = newer
+			}
+			continue
+		}
+		st, err := u.compare(ctx, t, o)
+		if errors.Is(err, ancestry.ErrUnknownCommit) {
+			// Theirs is no commit of the app (a hand-made value): ours,
+			// checked to be merged, replaces it.
+			rel = newer
+			continue
+		}
+		if err != nil {
+			return same, err
+		}
+		switch {
+		case st == "ahead":
+			rel = newer
+		case st == "diverged" && u.onMain(o):
+			rel = newer
+		default:
+			return older, nil
+		}
+	}
+	return rel, nil
+}
