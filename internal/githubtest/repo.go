@@ -251,17 +251,20 @@ func (s *Server) repoJSON(r *repoState, access Access, full bool) obj {
 	return o
 }
 
-// minimalRepoJSON renders minimal-repository (combined status).
+// minimalRepoJSON renders minimal-repository (combined status) with the
+// keys api.github.com sends there: the recorded exchange in
+// testdata/octokit-fixtures/create-status.json has no clone_url, git_url,
+// ssh_url, default_branch or visibility (all optional in the schema).
 func (s *Server) minimalRepoJSON(r *repoState) obj {
 	full := s.repoJSON(r, Read, false)
 	o := obj{}
 	for _, k := range []string{"id", "node_id", "name", "full_name", "owner", "private", "html_url", "description", "fork", "url",
 		"archive_url", "assignees_url", "blobs_url", "branches_url", "collaborators_url", "comments_url", "commits_url",
 		"compare_url", "contents_url", "contributors_url", "deployments_url", "downloads_url", "events_url", "forks_url",
-		"git_commits_url", "git_refs_url", "git_tags_url", "git_url", "issue_comment_url", "issue_events_url", "issues_url",
+		"git_commits_url", "git_refs_url", "git_tags_url", "issue_comment_url", "issue_events_url", "issues_url",
 		"keys_url", "labels_url", "languages_url", "merges_url", "milestones_url", "notifications_url", "pulls_url",
-		"releases_url", "ssh_url", "stargazers_url", "statuses_url", "subscribers_url", "subscription_url", "tags_url",
-		"teams_url", "trees_url", "clone_url", "hooks_url", "default_branch", "visibility"} {
+		"releases_url", "stargazers_url", "statuses_url", "subscribers_url", "subscription_url", "tags_url",
+		"teams_url", "trees_url", "hooks_url"} {
 		o[k] = full[k]
 	}
 	return o
