@@ -3,6 +3,8 @@ package githubtest_test
 import (
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -257,6 +259,15 @@ func TestFidelityLastPushApproval(t *testing.T) {
 			push(t, alice, "sneaky.txt")
 			approve(t, alice, n)
 		}, false},
+		{"the approver pushes over git smart HTTP", func(t *testing.T, srv *githubtest.Server, alice, bob *github.Client, n int) {
+			approve(t, alice, n)
+			gitPush(t, srv, "alice-token")
+			approve(t, alice, n)
+		}, false},
+		{"someone else approves a smart HTTP push", func(t *testing.T, srv *githubtest.Server, alice, bob *github.Client, n int) {
+			gitPush(t, srv, "bob-token")
+			approve(t, alice, n)
+		}, true},
 		{"update-branch is a push by its caller", func(t *testing.T, srv *githubtest.Server, alice, bob *github.Client, n int) {
 			if _, err := srv.CommitFiles(owner, repo, "main", map[string]string{"m.txt": "m"}, "m"); err != nil {
 				t.Fatal(err)
@@ -288,6 +299,17 @@ func TestFidelityLastPushApproval(t *testing.T) {
 			wantErr(t, err, http.StatusMethodNotAllowed, "The most recent push must be approved by someone other than the person who pushed it.")
 		})
 	}
+}
+
+// gitPush adds a commit to feature over git smart HTTP as token's user.
+func gitPush(t *testing.T, srv *githubtest.Server, token string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "app")
+	mustGit(t, filepath.Dir(dir), "clone", "--quiet", "--branch", "feature", srv.CloneURL(owner, repo, token), dir)
+	ok(t, os.WriteFile(filepath.Join(dir, "git.txt"), []byte(token+"\n"), 0o644))
+	mustGit(t, dir, "add", ".")
+	mustGit(t, dir, "commit", "--quiet", "-m", "over smart HTTP")
+	mustGit(t, dir, "push", "--quiet", "origin", "HEAD:feature")
 }
 
 func TestFidelityDeploymentsAutoInactive(t *testing.T) {
