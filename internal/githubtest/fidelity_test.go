@@ -426,3 +426,52 @@ func TestFidelitySecondaryRateLimit(t *testing.T) {
 		}
 	})
 }
+
+// A crowd merging at once into one base with delete_branch_on_merge: every
+// merge lands (after GitHub's "Base branch was modified" retries) and every
+// head branch is gone, none deleted before its own merge.
+func TestFidelityDeleteBranchOnMergeCrowd(t *testing.T) {
+	t.Parallel()
+	const n = 6
+	srv := githubtest.New(t)
+	ok(t, srv.CreateRepo(githubtest.RepoConfig{Owner: owner, Name: repo, DeleteBranchOnMerge: true}))
+	commit(t, srv, "main", map[string]string{"README.md": "hi\n"})
+	gh := client(t, srv, githubtest.DefaultToken)
+	var numbers []int
+	for i := 0; i < n; i++ {
+		b := "crowd-" + strconv.Itoa(i)
+		commit(t, srv, b, map[string]string{b + ".txt": b})
+		numbers = append(numbers, newPR(t, gh, b, "main").GetNumber())
+	}
+	var wg sync.WaitGroup
+	for _, num := range numbers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for try := 0; try < 3*n; try++ {
+				_, _, err := gh.PullRequests.Merge(ctx, owner, repo, num, "", &github.PullRequestOptions{MergeMethod: "squash"})
+				if err == nil {
+					return
+				}
+				var er *github.ErrorResponse
+				if !errors.As(err, &er) || er.Message != "Base branch was modified. Review and try the merge again." {
+					t.Errorf("merge #%d: %v", num, err)
+					return
+				}
+			}
+			t.Errorf("merge #%d never landed", num)
+		}()
+	}
+	wg.Wait()
+	refs, err := srv.Refs(owner, repo)
+	ok(t, err)
+	for i := 0; i < n; i++ {
+		b := "crowd-" + strconv.Itoa(i)
+		if _, kept := refs["refs/heads/"+b]; kept {
+			t.Errorf("%s not deleted after its merge", b)
+		}
+		if _, err := srv.ReadFile(owner, repo, "main", b+".txt"); err != nil {
+			t.Errorf("%s's change missing from main: %v", b, err)
+		}
+	}
+}
