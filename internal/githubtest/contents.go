@@ -260,6 +260,7 @@ func (s *Server) putContents(c *call) {
 		if webFlowCommit {
 			s.markVerified(c.repo, sha)
 		}
+		s.notePush(c.repo, ref, sha, c.user.login)
 		ci, err := g.commit(c.ctx, sha)
 		if err != nil {
 			c.internal(err)

@@ -287,11 +287,16 @@ func (s *Server) createDeploymentStatus(c *call) {
 	}
 	d.statuses = append(d.statuses, st)
 	d.updatedAt = now
-	// auto_inactive (default true): a new success makes earlier successful
-	// deployments to the same environment inactive, as GitHub does.
+	// auto_inactive (default true). Docs ("Create a deployment status"):
+	// "Adds a new inactive status to all prior non-transient, non-production
+	// environment deployments with the same repository and environment name
+	// as the created status's deployment. An inactive status is only added
+	// to deployments that had a success state." Production and transient
+	// deployments keep their status.
 	if in.State == "success" && (in.AutoInactive == nil || *in.AutoInactive) {
 		for _, other := range r.deployments {
-			if other == d || other.environment != d.environment || other.id > d.id || len(other.statuses) == 0 {
+			if other == d || other.environment != d.environment || other.id > d.id || len(other.statuses) == 0 ||
+				other.production || other.transient {
 				continue
 			}
 			if last := other.statuses[len(other.statuses)-1]; last.state == "success" {

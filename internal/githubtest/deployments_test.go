@@ -14,7 +14,7 @@ func TestDeployments(t *testing.T) {
 	d1, resp, err := gh.Repositories.CreateDeployment(ctx, owner, repo, &github.DeploymentRequest{
 		Ref: github.String("main"), Environment: github.String("staging"), AutoMerge: noMerge,
 		Payload: map[string]any{"version": "1.0"}, Description: github.String("first"),
-		RequiredContexts: &[]string{}, TransientEnvironment: github.Bool(true),
+		RequiredContexts: &[]string{}, TransientEnvironment: github.Bool(false),
 	})
 	ok(t, err)
 	if resp.StatusCode != 201 || d1.GetSHA() != main || d1.GetEnvironment() != "staging" || d1.GetTask() != "deploy" ||

@@ -66,6 +66,9 @@ type Faults struct {
 	mergeHook      func(owner, repo string, number int)
 	mergeableGets  int
 	mergeableDelay time.Duration
+	// secondary is the opt-in secondary rate limit (secondary.go); it lives
+	// here, with the other per-server behaviour switches, and Clear keeps it.
+	secondary *secondaryLimiter
 }
 
 // Inject applies f to the next matching calls (see Fault.Times, Fault.Skip).

@@ -75,7 +75,7 @@ func (s *Server) matchingRefs(c *call) {
 			out = append(out, s.refJSON(c.repo, r))
 		}
 	}
-	c.json(http.StatusOK, out)
+	c.json(http.StatusOK, pageOf(c, out, func(o any) any { return o })) // fake-fidelity: per_page/page like GitHub
 }
 
 // validRefName applies GitHub's rule (fully qualified, two slashes) and
@@ -131,6 +131,7 @@ func (s *Server) createRef(c *call) {
 		c.invalid("Reference already exists")
 		return
 	}
+	s.notePush(c.repo, in.Ref, in.SHA, c.user.login) // fake-fidelity: require_last_push_approval
 	ref := gitRef{Name: in.Ref, SHA: in.SHA, Type: typ}
 	o := s.refJSON(c.repo, ref)
 	c.header.Set("Location", o["url"].(string))
@@ -200,6 +201,7 @@ func (s *Server) updateRef(c *call) {
 			c.internal(err)
 			return
 		}
+		s.notePush(c.repo, name, in.SHA, c.user.login) // fake-fidelity: require_last_push_approval
 		c.json(http.StatusOK, s.refJSON(c.repo, gitRef{Name: name, SHA: in.SHA, Type: typ}))
 		return
 	}

@@ -112,6 +112,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, escaped string
 		c.authFail(http.StatusUnauthorized, "Bad credentials")
 	case exceeded:
 		c.authFail(http.StatusForbidden, fmt.Sprintf("API rate limit exceeded for user ID %d.", c.user.id))
+	case s.secondaryRefused(c): // fake-fidelity: opt-in secondary rate limit (secondary.go)
 	case rt == nil:
 		c.authFail(http.StatusNotFound, "Not Found")
 	default:

@@ -12,6 +12,13 @@ import (
 // Merging is done for real in git: merge commits and squashes come from
 // git merge-tree, rebases replay every head commit onto the base (new SHAs,
 // GitHub as committer), and the base branch moves by compare-and-swap.
+//
+// Signatures: merge and squash commits made by the merge button are signed
+// by GitHub (web-flow) and verified. Commits a rebase merge rewrites are
+// not: "About merge methods on GitHub" → "Rebasing and merging your
+// commits" says rebase and merge creates new commits that GitHub does not
+// sign ("commits rewritten by a rebase merge are not signed"; signing them
+// is not guaranteed anywhere, so the fake refuses: unverified).
 
 var errConflict = errors.New("merge conflict")
 
@@ -59,7 +66,6 @@ func (s *Server) mergeCommit(ctx context.Context, r *repoState, p *pull, merger 
 				}
 			}
 			tip = replayed
-			s.markVerified(r, tip)
 		}
 		return tip, nil
 	case "squash", "merge":
@@ -151,6 +157,10 @@ func (s *Server) mergePull(c *call) {
 		c.fail(http.StatusMethodNotAllowed, "Pull Request is still a draft")
 		return
 	}
+	if msg := mergeMethodRefused(r, in.MergeMethod); msg != "" {
+		c.fail(http.StatusMethodNotAllowed, msg)
+		return
+	}
 	if v := s.mergeBlocked(c.ctx, r, p, c.tok, in.MergeMethod, head); v != "" {
 		c.fail(http.StatusMethodNotAllowed, ruleViolationMessage(v))
 		return
@@ -198,6 +208,7 @@ func (s *Server) mergePull(c *call) {
 	p.state, p.merged, p.mergedAt, p.closedAt, p.mergedBy = "closed", true, &now, &now, c.user
 	p.mergeCommitSHA, p.headSHA, p.baseSHA, p.updatedAt = newTip, head, base, now
 	s.mu.Unlock()
+	s.deleteHeadAfterMerge(c.ctx, r, p, c.tok, head)
 	c.json(http.StatusOK, obj{"sha": newTip, "merged": true, "message": "Pull Request successfully merged"})
 }
 
@@ -263,6 +274,9 @@ func (s *Server) updateBranch(c *call) {
 		c.internal(err)
 		return
 	}
+	// The update is a push to the head branch by the caller (it resets
+	// require_last_push_approval's "most recent push").
+	s.notePush(r, headRef, sha, c.user.login)
 	_, html := s.pullURLs(r, p.number)
 	c.json(http.StatusAccepted, obj{"message": "Updating pull request branch.", "url": html})
 }

@@ -115,14 +115,17 @@ func (s *Server) mergeability(ctx context.Context, r *repoState, p *pull, tok *t
 		s.mu.Unlock()
 		known = &ok
 	}
-	state := "clean"
+	// mergeable_state as GitHub documents it: dirty (conflicts), draft,
+	// behind (strict checks and the head lacks the base's tip), blocked
+	// (rules not met), clean; unknown while computing.
+	var state string
 	switch {
 	case !*known:
 		state = "dirty"
 	case draft:
 		state = "draft"
-	case s.mergeBlocked(ctx, r, p, tok, "merge", head) != "":
-		state = "blocked"
+	default:
+		state = mergeStateFor(s.mergeBlocked(ctx, r, p, tok, s.preferredMethod(r), head))
 	}
 	return known, state, nil
 }

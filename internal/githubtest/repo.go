@@ -38,6 +38,10 @@ type repoState struct {
 	checkRuns   map[string][]*checkRun     // by commit SHA
 	rulesets    []*ruleset
 	verified    map[string]bool // commits the server created as "web-flow"
+	pushes      map[string]push // branch -> last push the server saw (rules_merge.go)
+
+	allowMergeCommit, allowSquashMerge, allowRebaseMerge bool
+	deleteBranchOnMerge                                  bool
 }
 
 func (r *repoState) fullName() string { return r.owner + "/" + r.name }
@@ -51,6 +55,13 @@ type RepoConfig struct {
 	// AutoInit creates an initial commit with README.md on the default
 	// branch, like GitHub's "Initialize this repository" option.
 	AutoInit bool
+	// Merge button settings, as GET /repos/{owner}/{repo} returns them;
+	// nil means GitHub's default (allowed). At least one must stay allowed,
+	// as on GitHub's settings page.
+	AllowMergeCommit, AllowSquashMerge, AllowRebaseMerge *bool
+	// DeleteBranchOnMerge deletes a pull request's head branch after its
+	// merge ("Automatically delete head branches"; default off).
+	DeleteBranchOnMerge bool
 }
 
 var namePart = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
@@ -63,6 +74,10 @@ func (s *Server) CreateRepo(cfg RepoConfig) error {
 	}
 	if cfg.DefaultBranch == "" {
 		cfg.DefaultBranch = "main"
+	}
+	allowMerge, allowSquash, allowRebase := boolOr(cfg.AllowMergeCommit, true), boolOr(cfg.AllowSquashMerge, true), boolOr(cfg.AllowRebaseMerge, true)
+	if !allowMerge && !allowSquash && !allowRebase {
+		return fmt.Errorf("githubtest: CreateRepo %s/%s: at least one of AllowMergeCommit, AllowSquashMerge, AllowRebaseMerge must be allowed", cfg.Owner, cfg.Name)
 	}
 	key := strings.ToLower(cfg.Owner + "/" + cfg.Name)
 	s.mu.Lock()
@@ -88,7 +103,9 @@ func (s *Server) CreateRepo(cfg RepoConfig) error {
 		private: cfg.Private, description: cfg.Description, createdAt: s.now(), git: g,
 		pulls: map[int]*pull{}, labels: map[string]*label{}, issueLabels: map[int][]string{},
 		comments: map[int][]*comment{}, statuses: map[string][]*commitStatus{}, checkRuns: map[string][]*checkRun{},
-		verified: map[string]bool{},
+		verified: map[string]bool{}, pushes: map[string]push{},
+		allowMergeCommit: allowMerge, allowSquashMerge: allowSquash, allowRebaseMerge: allowRebase,
+		deleteBranchOnMerge: cfg.DeleteBranchOnMerge,
 	}
 	s.mu.Unlock()
 	if cfg.AutoInit {
@@ -197,8 +214,8 @@ func (s *Server) repoJSON(r *repoState, access Access, full bool) obj {
 			"admin": access >= Admin, "maintain": access >= Admin, "push": access >= Write,
 			"triage": access >= Write, "pull": access >= Read,
 		},
-		"allow_rebase_merge": true, "allow_squash_merge": true, "allow_merge_commit": true,
-		"allow_auto_merge": false, "delete_branch_on_merge": false, "allow_update_branch": true,
+		"allow_rebase_merge": r.allowRebaseMerge, "allow_squash_merge": r.allowSquashMerge, "allow_merge_commit": r.allowMergeCommit,
+		"allow_auto_merge": false, "delete_branch_on_merge": r.deleteBranchOnMerge, "allow_update_branch": true,
 		"allow_forking": true, "web_commit_signoff_required": false,
 		"git_url":   strings.Replace(html, "http", "git", 1) + ".git",
 		"ssh_url":   "git@" + strings.TrimPrefix(strings.TrimPrefix(s.URL, "http://"), "https://") + ":" + r.fullName() + ".git",
@@ -234,17 +251,20 @@ func (s *Server) repoJSON(r *repoState, access Access, full bool) obj {
 	return o
 }
 
-// minimalRepoJSON renders minimal-repository (combined status).
+// minimalRepoJSON renders minimal-repository (combined status) with the
+// keys api.github.com sends there: the recorded exchange in
+// testdata/octokit-fixtures/create-status.json has no clone_url, git_url,
+// ssh_url, default_branch or visibility (all optional in the schema).
 func (s *Server) minimalRepoJSON(r *repoState) obj {
 	full := s.repoJSON(r, Read, false)
 	o := obj{}
 	for _, k := range []string{"id", "node_id", "name", "full_name", "owner", "private", "html_url", "description", "fork", "url",
 		"archive_url", "assignees_url", "blobs_url", "branches_url", "collaborators_url", "comments_url", "commits_url",
 		"compare_url", "contents_url", "contributors_url", "deployments_url", "downloads_url", "events_url", "forks_url",
-		"git_commits_url", "git_refs_url", "git_tags_url", "git_url", "issue_comment_url", "issue_events_url", "issues_url",
+		"git_commits_url", "git_refs_url", "git_tags_url", "issue_comment_url", "issue_events_url", "issues_url",
 		"keys_url", "labels_url", "languages_url", "merges_url", "milestones_url", "notifications_url", "pulls_url",
-		"releases_url", "ssh_url", "stargazers_url", "statuses_url", "subscribers_url", "subscription_url", "tags_url",
-		"teams_url", "trees_url", "clone_url", "hooks_url", "default_branch", "visibility"} {
+		"releases_url", "stargazers_url", "statuses_url", "subscribers_url", "subscription_url", "tags_url",
+		"teams_url", "trees_url", "hooks_url"} {
 		o[k] = full[k]
 	}
 	return o

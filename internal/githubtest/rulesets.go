@@ -272,6 +272,7 @@ func (s *Server) mergeBlocked(ctx context.Context, r *repoState, p *pull, tok *t
 			case "merge_queue":
 				msgs = append(msgs, "Changes must be made through the merge queue")
 			}
+			msgs = append(msgs, s.mergeRuleExtras(ctx, r, p, ru, head)...) // fake-fidelity: rules_merge.go
 		}
 	}
 	return strings.Join(msgs, "\n\n")

@@ -80,6 +80,7 @@ func (s *Server) CommitFiles(owner, repo, branch string, files map[string]string
 			}
 			return "", err
 		}
+		s.notePush(r, ref, sha, seedPusher)
 		return sha, nil
 	}
 	return "", fmt.Errorf("githubtest: CommitFiles: %s keeps moving", ref)
@@ -142,6 +143,7 @@ func (s *Server) CreateHistory(owner, repo, branch string, n int) (string, error
 	if err := g.updateRef(ctx, ref, tip, old); err != nil {
 		return "", fmt.Errorf("githubtest: CreateHistory: %w", err)
 	}
+	s.notePush(r, ref, tip, seedPusher)
 	return tip, nil
 }
 
@@ -189,8 +191,11 @@ func (s *Server) SetRef(owner, repo, ref, sha string) error {
 		_, err := r.git.run(ctxBG(), nil, nil, "update-ref", "-d", ref)
 		return err
 	}
-	_, err = r.git.run(ctxBG(), nil, nil, "update-ref", ref, sha)
-	return err
+	if _, err = r.git.run(ctxBG(), nil, nil, "update-ref", ref, sha); err != nil {
+		return err
+	}
+	s.notePush(r, ref, sha, seedPusher)
+	return nil
 }
 
 // PullRequest is a snapshot of a pull request's state.

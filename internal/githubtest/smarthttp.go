@@ -151,5 +151,6 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 		},
 		Stderr: os.Stderr,
 	}
+	defer s.notePushes(repo, user, service == "git-receive-pack")() // fake-fidelity: require_last_push_approval
 	h.ServeHTTP(cw, r)
 }
