@@ -139,7 +139,7 @@ func ParseConfig(r *action.Runtime, ev *event.Context) (Config, error) {
 	if c.Merge, err = r.ChoiceInput("merge", defMerge, MergeAuto, MergeAdmin, MergeNone); err != nil {
 		return c, err
 	}
-	if c.MergeMethod, err = r.ChoiceInput("merge-method", "rebase", "rebase", "squash", "merge"); err != nil {
+	if c.MergeMethod, err = r.ChoiceInput("merge-method", "squash", "rebase", "squash", "merge"); err != nil {
 		return c, err
 	}
 	if c.MergeTimeout, err = r.DurationInput("merge-timeout", 10*time.Minute); err != nil {
