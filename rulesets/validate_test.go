@@ -89,7 +89,7 @@ func TestBadInputs(t *testing.T) {
 		{"no command", []string{"INPUT_PRESET=hotfixes", "INPUT_BYPASS_APP_ID=1"}, "command", "is required"},
 		{"unknown command", []string{"INPUT_COMMAND=sync", "INPUT_PRESET=hotfixes", "INPUT_BYPASS_APP_ID=1"}, "command", `"sync" is not one of apply, verify`},
 		{"nothing to apply", []string{"INPUT_COMMAND=apply"}, "preset", "is empty and so is files"},
-		{"unknown preset", []string{"INPUT_COMMAND=apply", "INPUT_PRESET=strict"}, "preset", `"strict" is not one of default, hotfixes`},
+		{"unknown preset", []string{"INPUT_COMMAND=apply", "INPUT_PRESET=strict"}, "preset", `"strict" is not one of default, bot-branches, hotfixes, release-tags`},
 		{"preset without the bot", []string{"INPUT_COMMAND=apply", "INPUT_PRESET=hotfixes"}, "bypass-app-id", "is required with preset hotfixes"},
 		{"bad app id", []string{"INPUT_COMMAND=apply", "INPUT_PRESET=hotfixes", "INPUT_BYPASS_APP_ID=Iv1.abc"}, "bypass-app-id", `"Iv1.abc" is not a GitHub App id`},
 		{"default without checks", []string{"INPUT_COMMAND=apply", "INPUT_PRESET=default", "INPUT_BYPASS_APP_ID=1"}, "required-checks", "is required with preset default"},
