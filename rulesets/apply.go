@@ -29,7 +29,7 @@ type RepoReport struct {
 	SeparationOfDuties []Control `json:"separation_of_duties,omitempty"`
 	// Controls are verify's checks of the presets' controls, one each.
 	Controls []Control `json:"controls,omitempty"`
-	Error              string    `json:"error,omitempty"`
+	Error    string    `json:"error,omitempty"`
 	// Result is the repository's outcome in a word or two: "ok", "drift:
 	// N finding(s)", "error" (verify), or what apply did.
 	Result string `json:"result,omitempty"`

@@ -51,6 +51,8 @@ func TestBadRulesetFiles(t *testing.T) {
 		{"app always bypassing required checks", `{"name": "Checks", "enforcement": "active", "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"]}},
 			"rules": [{"type": "creation"}, {"type": "required_status_checks", "parameters": {"required_status_checks": [{"context": "validate"}]}}],
 			"bypass_actors": [{"actor_id": 1, "actor_type": "Integration", "bypass_mode": "always"}]}`, `bad.json: bypass_actors[0].bypass_mode: "always" refused for a GitHub App (Integration)`},
+		{"app always bypassing deletion of the default branch", `{"name": "Main", "enforcement": "active", "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"]}},
+			"rules": [{"type": "deletion"}, {"type": "non_fast_forward"}], "bypass_actors": [{"actor_id": 1, "actor_type": "Integration", "bypass_mode": "always"}]}`, `and that does not target the default branch (~DEFAULT_BRANCH, ~ALL)`},
 		{"app exempt from an ownership ruleset", `{"name": "Owned", "enforcement": "active", "conditions": {"ref_name": {"include": ["refs/heads/bot/**"]}},
 			"rules": [{"type": "creation"}], "bypass_actors": [{"actor_id": 1, "actor_type": "Integration", "bypass_mode": "exempt"}]}`, `bad.json: bypass_actors[0].bypass_mode: "exempt" refused for a GitHub App (Integration)`},
 		{"actor type missing", strings.Replace(valid, `"actor_type": "Integration", `, ``, 1), `bad.json: bypass_actors[0].actor_type: missing (one of Integration, OrganizationAdmin, RepositoryRole, Team, DeployKey, User)`},
