@@ -470,7 +470,9 @@ func TestVerifyWithoutBypassLists(t *testing.T) {
 			if from < 0 || to < from || strings.Contains(res.summary[from:to], "✅") || strings.Count(res.summary[from:to], "⚠️ cannot be verified") != 6 {
 				t.Errorf("the controls are not all shown as unverifiable:\n%s", res.summary)
 			}
-			if !strings.Contains(res.summary, "| bypass actors | ⚠️ cannot be verified | bypass list not verifiable with this token") {
+			if !strings.Contains(res.summary, "| bypass actors | ⚠️ cannot be verified | bypass list not verifiable with this token") ||
+				(!tc.failed && !strings.Contains(res.summary, "| acme/app | ⚠️ not verifiable: 12 control(s) or bypass list(s) hidden from this token |")) ||
+				(tc.failed && !strings.Contains(res.summary, "| acme/app | ❌ drift: 12 finding(s) |")) {
 				t.Errorf("summary:\n%s", res.summary)
 			}
 		})

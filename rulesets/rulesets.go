@@ -259,6 +259,9 @@ func Run(ctx context.Context, r *action.Runtime) error {
 			fs := rr.Findings(cfg.FailUnverifiable)
 			findings = append(findings, fs...)
 			rr.Result = "ok"
+			if n := rr.Unverifiable(); n > 0 {
+				rr.Result = fmt.Sprintf("not verifiable: %d control(s) or bypass list(s) hidden from this token", n)
+			}
 			if len(fs) > 0 {
 				rr.Result = fmt.Sprintf("drift: %d finding(s)", len(fs))
 			}

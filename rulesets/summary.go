@@ -118,6 +118,8 @@ func perRepo(b *strings.Builder, rep Report) {
 			res = "✅ ok"
 		case strings.HasPrefix(res, "drift"):
 			res = "❌ " + res
+		case strings.HasPrefix(res, "not verifiable"):
+			res = "⚠️ " + res
 		}
 		fmt.Fprintf(b, "| %s | %s |\n", action.MDEscape(rr.Repository), action.MDEscape(res))
 	}

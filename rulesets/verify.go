@@ -50,8 +50,11 @@ func Verify(ctx context.Context, api API, owner, repo string, desired []Ruleset,
 		}
 		rep := RulesetReport{Name: l.Name, Source: "unmanaged", ID: l.ID, Status: StatusOK, Changes: AlwaysBypassingApps(live)}
 		item := Item{Name: "bypass actors", Status: StatusOK, Detail: "not managed by this action: only checked for GitHub Apps that bypass outside pull requests"}
-		if len(rep.Changes) > 0 {
+		switch {
+		case len(rep.Changes) > 0:
 			rep.Status, item.Status, item.Detail = StatusDrift, StatusDrift, joinChanges(rep.Changes)
+		case !BypassVisible(live):
+			item.Status, item.Detail = StatusUnverified, HiddenBypass
 		}
 		rep.Items = []Item{item}
 		rr.Rulesets = append(rr.Rulesets, rep)
@@ -314,6 +317,25 @@ func (rr RepoReport) Findings(strict bool) []Finding {
 		}
 	}
 	return out
+}
+
+// Unverifiable counts the controls and bypass lists of a report that the
+// token could not see: never "ok", even when they only warn.
+func (rr RepoReport) Unverifiable() int {
+	n := 0
+	for _, c := range rr.Controls {
+		if c.Status == Unverified {
+			n++
+		}
+	}
+	for _, rs := range rr.Rulesets {
+		for _, it := range rs.Items {
+			if it.Status == StatusUnverified && it.Detail == HiddenBypass {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // Finding is one line of verify's diff, and the file it is about (empty for
