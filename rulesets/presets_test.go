@@ -516,3 +516,49 @@ func TestApplyCrowd(t *testing.T) {
 		t.Errorf("per-repository results:\n%s", res.summary)
 	}
 }
+
+// TestVerifyManyRepositories: the central job verifies several
+// repositories; one drifted fails the run, and the summary gives each its
+// own result.
+func TestVerifyManyRepositories(t *testing.T) {
+	f := newFixture(t)
+	if err := f.srv.CreateRepo(githubtest.RepoConfig{Owner: "acme", Name: "api", AutoInit: true}); err != nil {
+		t.Fatal(err)
+	}
+	repos := "INPUT_REPOSITORIES=acme/app\nacme/infra\nacme/api"
+	if res := f.run(t, with(allPresets, "INPUT_COMMAND=apply", repos)...); res.err != nil {
+		t.Fatalf("apply: %v\n%s", res.err, res.log)
+	}
+	// Someone gives the bot a bypass of acme/infra's required checks.
+	c := f.client(t, githubtest.DefaultToken)
+	list, err := API{Client: c}.Rulesets(context.Background(), "acme", "infra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range list {
+		if l.Name == "Required checks" {
+			req, _ := c.NewRequest("PUT", fmt.Sprintf("repos/acme/infra/rulesets/%d", l.ID), map[string]any{
+				"bypass_actors": []any{map[string]any{"actor_id": 4242, "actor_type": "Integration", "bypass_mode": "pull_request"}}})
+			if _, err := c.Do(context.Background(), req, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	res := f.run(t, with(allPresets, "INPUT_COMMAND=verify", repos, "INPUT_GITHUB_TOKEN="+auditToken)...)
+	if res.err == nil || !strings.Contains(res.err.Error(), "first: acme/infra: ") {
+		t.Fatalf("err = %v\n%s", res.err, res.log)
+	}
+	for _, want := range []string{"| acme/app | ✅ ok |", "| acme/infra | ❌ drift: 4 finding(s) |", "| acme/api | ✅ ok |"} {
+		if !strings.Contains(res.summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, res.summary)
+		}
+	}
+	for _, rr := range res.report(t).Repositories {
+		for _, c := range rr.Controls {
+			failed := c.Status != Verified
+			if want := rr.Repository == "acme/infra" && (c.ID == ControlRequiredCheck || c.ID == ControlCheckBound || c.ID == ControlBotBypass); failed != want {
+				t.Errorf("%s: control %s: %s (%s)", rr.Repository, c.ID, c.Status, c.Detail)
+			}
+		}
+	}
+}
