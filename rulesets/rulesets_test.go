@@ -632,7 +632,7 @@ func refRef(ref, sha string) *gh.Reference {
 // TestManifest makes sure action.yml and the code agree.
 func TestManifest(t *testing.T) {
 	m := action.MustParseManifest(manifest)
-	for _, in := range []string{"command", "repositories", "files", "preset", "required-checks", "bypass-app-id", "dry-run", "github-token"} {
+	for _, in := range []string{"command", "repositories", "files", "preset", "required-checks", "bypass-app-id", "checks-app-id", "release-app-id", "unverifiable-bypass", "dry-run", "github-token"} {
 		if _, ok := m.Inputs[in]; !ok {
 			t.Errorf("action.yml lacks input %s", in)
 		}
