@@ -27,7 +27,12 @@ type RepoReport struct {
 	// SeparationOfDuties is verify's check of the review controls in force
 	// on the default branch.
 	SeparationOfDuties []Control `json:"separation_of_duties,omitempty"`
-	Error              string    `json:"error,omitempty"`
+	// Controls are verify's checks of the presets' controls, one each.
+	Controls []Control `json:"controls,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	// Result is the repository's outcome in a word or two: "ok", "drift:
+	// N finding(s)", "error" (verify), or what apply did.
+	Result string `json:"result,omitempty"`
 }
 
 // Ruleset statuses.

@@ -165,7 +165,7 @@ func AlwaysBypassingApps(live map[string]any) []Change {
 		a := la[k]
 		at, _ := a["actor_type"].(string)
 		mode, _ := a["bypass_mode"].(string)
-		if at == "Integration" && mode != "pull_request" {
+		if at == "Integration" && mode != "pull_request" && !(mode == "always" && AppMayAlwaysBypass(live)) {
 			out = append(out, Change{Item: "bypass actors", Subject: "bypass actor " + k, Message: fmt.Sprintf("in %s mode%s", mode, modeRisk(a))})
 		}
 	}

@@ -20,6 +20,9 @@ import (
 const (
 	adminToken = "admin-token" // an App token with Administration: read and write
 	readToken  = "read-token"  // an App token with Administration: read
+	// auditToken verifies: GitHub shows bypass lists only to a token that
+	// can edit rulesets, so a complete audit needs one (verify never writes).
+	auditToken = "audit-token"
 	botAppID   = "4242"
 )
 
@@ -45,7 +48,8 @@ func newFixture(t *testing.T) *fixture {
 		}
 	}
 	srv.AddToken(adminToken, "rulesets-bot[bot]", githubtest.Admin)
-	srv.AddToken(readToken, "auditor[bot]", githubtest.Read)
+	srv.AddToken(readToken, "reader[bot]", githubtest.Read)
+	srv.AddToken(auditToken, "auditor[bot]", githubtest.Admin)
 	f := &fixture{srv: srv, workspace: t.TempDir()}
 	f.write(t, ".github/rulesets/tags.json", tagsRuleset)
 	return f

@@ -307,6 +307,11 @@ func validateParams(field, typ string, params map[string]any) *problem {
 			if !ok || strings.TrimSpace(ctx) == "" {
 				return problemf(fmt.Sprintf("%s.required_status_checks[%d].context", field, i), "missing or empty")
 			}
+			if v, present := check["integration_id"]; present && v != nil {
+				if n, isInt := intValue(v); !isInt || n <= 0 {
+					return problemf(fmt.Sprintf("%s.required_status_checks[%d].integration_id", field, i), "%s is not a GitHub App id (a positive whole number)", show(v))
+				}
+			}
 		}
 	}
 	return nil
@@ -361,6 +366,8 @@ func validateBypass(body map[string]any, target string) *problem {
 			return problemf(field+".bypass_mode", "%s is not one of %s", show(mode), strings.Join(bypassModes, ", "))
 		}
 		switch {
+		case at == "Integration" && m == "always" && AppMayAlwaysBypass(body):
+			// Allowed: bypassing this ruleset skips no review (see AppMayAlwaysBypass).
 		case at == "Integration" && m != "pull_request":
 			return problemf(field+".bypass_mode", "%s refused for a GitHub App (Integration): %s", strconv.Quote(m), integrationModeWhy)
 		case m == "pull_request" && at == "DeployKey":
@@ -381,7 +388,49 @@ func validateBypass(body map[string]any, target string) *problem {
 const integrationModeWhy = "use \"pull_request\". With \"always\" the app can push straight to the protected branch, " +
 	"so whoever holds its private key skips review (the separation-of-duties control); with \"exempt\" the rules are " +
 	"not even evaluated and no bypass is recorded. With \"pull_request\" the app's changes still go through a pull " +
-	"request and every bypass is logged"
+	"request and every bypass is logged. \"always\" is accepted only in a ruleset whose rules are all creation, update, " +
+	"deletion or non_fast_forward (who may create, move or delete the refs) and that does not target the default branch " +
+	"(~DEFAULT_BRANCH, ~ALL), where bypassing skips no review"
+
+// ownershipRules are the rule types that only say who may create, move or
+// delete a ref. Bypass is per ruleset (bypassing ruleset A does not bypass
+// B: https://docs.github.com/repositories/configuring-branches-and-merges-in-your-repository/managing-rulesets/about-rulesets),
+// so an App that always bypasses a ruleset made of these alone skips no
+// review and no check of any other ruleset on the same refs.
+var ownershipRules = map[string]bool{"creation": true, "update": true, "deletion": true, "non_fast_forward": true}
+
+// AppMayAlwaysBypass reports whether a GitHub App may bypass the ruleset
+// (GitHub's JSON) in always mode: its rules are all ownership rules, and it
+// does not target the default branch, whose history only reviewed pull
+// requests change (an App that always bypasses deletion or non_fast_forward
+// there could delete or rewrite it).
+func AppMayAlwaysBypass(rs map[string]any) bool {
+	if !OwnershipOnly(rs["rules"]) {
+		return false
+	}
+	cond, _ := rs["conditions"].(map[string]any)
+	rn, _ := cond["ref_name"].(map[string]any)
+	inc, _ := rn["include"].([]any)
+	for _, p := range inc {
+		if p == "~DEFAULT_BRANCH" || p == "~ALL" {
+			return false
+		}
+	}
+	return len(inc) > 0
+}
+
+// OwnershipOnly reports whether a ruleset's rules (its "rules" list) are all
+// ownership rules.
+func OwnershipOnly(rules any) bool {
+	list, _ := rules.([]any)
+	for _, r := range list {
+		m, _ := r.(map[string]any)
+		if t, _ := m["type"].(string); !ownershipRules[t] {
+			return false
+		}
+	}
+	return len(list) > 0
+}
 
 // actorKey identifies a bypass actor: its type and id (OrganizationAdmin and
 // DeployKey have no meaningful id).

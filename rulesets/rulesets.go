@@ -40,7 +40,20 @@ type Config struct {
 	Repositories []string // owner/name, in input order, without duplicates
 	Rulesets     []Ruleset
 	DryRun       bool
+	// Presets are the presets asked for, in input order: verify checks the
+	// controls each one stands for (see Controls).
+	Presets []string
+	Options PresetOptions
+	// FailUnverifiable makes a bypass list GitHub hides from the token a
+	// failure (unverifiable-bypass: fail) rather than a warning.
+	FailUnverifiable bool
 }
+
+// Values of the unverifiable-bypass input.
+const (
+	UnverifiableFail = "fail"
+	UnverifiableWarn = "warn"
+)
 
 // ParseConfig reads and validates every input and every ruleset; nothing is
 // called before it succeeds.
@@ -85,11 +98,29 @@ func ParseConfig(r *action.Runtime) (Config, error) {
 		opts.BypassAppID = n
 	}
 	opts.RequiredChecks = r.LinesInput("required-checks")
+	opts.ChecksAppID = DefaultChecksAppID
+	for _, in := range []struct {
+		name string
+		dst  *int64
+	}{{"checks-app-id", &opts.ChecksAppID}, {"release-app-id", &opts.ReleaseAppID}} {
+		if v := r.Input(in.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return cfg, action.Inputf(in.name, "%s is not a GitHub App id (a positive whole number, the App's id: not its installation id or client id)", strconv.Quote(v))
+			}
+			*in.dst = n
+		}
+	}
+	mode, err := r.ChoiceInput("unverifiable-bypass", UnverifiableFail, UnverifiableFail, UnverifiableWarn)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.FailUnverifiable = mode == UnverifiableFail
 
 	presets := r.ListInput("preset")
 	files := r.ListInput("files")
 	if len(presets) == 0 && len(files) == 0 {
-		return cfg, action.Inputf("preset", "is empty and so is files: give a preset (default, hotfixes) or ruleset files, or both")
+		return cfg, action.Inputf("preset", "is empty and so is files: give a preset (%s) or ruleset files, or both", strings.Join(Presets, ", "))
 	}
 	names := map[string]string{} // lower-case name -> source
 	addRuleset := func(input string, rs Ruleset) error {
@@ -110,20 +141,26 @@ func ParseConfig(r *action.Runtime) (Config, error) {
 			continue
 		}
 		donePreset[p] = true
-		if opts.BypassAppID == 0 {
-			return cfg, action.Inputf("bypass-app-id", "is required with preset %s: the bot GitHub App's id, its only bypass actor (in pull_request mode)", p)
+		cfg.Presets = append(cfg.Presets, p)
+		switch {
+		case p == "release-tags" && opts.ReleaseAppID == 0:
+			return cfg, action.Inputf("release-app-id", "is required with preset release-tags: the release GitHub App's id, the only actor that may create, move or delete v* tags")
+		case p != "release-tags" && opts.BypassAppID == 0:
+			return cfg, action.Inputf("bypass-app-id", "is required with preset %s: the bot GitHub App's id, its only bypass actor", p)
+		case p == "default" && len(opts.RequiredChecks) == 0:
+			return cfg, action.Inputf("required-checks", "is required with preset default: the status check contexts a pull request must pass (such as validate)")
 		}
-		if p == "default" && len(opts.RequiredChecks) == 0 {
-			return cfg, action.Inputf("required-checks", "is required with preset default: the status check contexts a pull request must pass (such as test)")
-		}
-		rs, err := Preset(p, opts)
+		list, err := Preset(p, opts)
 		if err != nil {
 			return cfg, action.Inputf("preset", "%v", err)
 		}
-		if err := addRuleset("preset", rs); err != nil {
-			return cfg, err
+		for _, rs := range list {
+			if err := addRuleset("preset", rs); err != nil {
+				return cfg, err
+			}
 		}
 	}
+	cfg.Options = opts
 	for _, f := range files {
 		rs, err := readRulesetFile(r.WorkDir, f)
 		if err != nil {
@@ -133,8 +170,8 @@ func ParseConfig(r *action.Runtime) (Config, error) {
 			return cfg, err
 		}
 	}
-	if len(presets) == 0 && (opts.BypassAppID != 0 || len(opts.RequiredChecks) > 0) {
-		r.Noticef("bypass-app-id and required-checks only fill the presets; with files alone they are not used")
+	if len(presets) == 0 && (opts.BypassAppID != 0 || len(opts.RequiredChecks) > 0 || opts.ReleaseAppID != 0) {
+		r.Noticef("bypass-app-id, required-checks, checks-app-id and release-app-id only fill the presets; with files alone they are not used")
 	}
 	return cfg, nil
 }
@@ -194,16 +231,22 @@ func Run(ctx context.Context, r *action.Runtime) error {
 			rr, changed, err = Apply(ctx, api, owner, name, cfg.Rulesets, cfg.DryRun, r.Infof)
 			rep.Changed = rep.Changed || changed
 		} else {
-			rr, err = Verify(ctx, api, owner, name, cfg.Rulesets)
+			rr, err = Verify(ctx, api, owner, name, cfg.Rulesets, VerifyOptions{Presets: cfg.Presets, Preset: cfg.Options})
 		}
 		if err != nil {
 			rr.Error = err.Error()
+			rr.Result = "error"
 			failures = append(failures, err)
 		}
 		if cfg.Command == CommandVerify && err == nil {
+			for _, c := range rr.Controls {
+				if c.Status == Unverified && !cfg.FailUnverifiable {
+					r.Warningf("%s: control %s: cannot be verified: %s", full, c.ID, c.Detail)
+				}
+			}
 			for _, rs := range rr.Rulesets {
 				for _, it := range rs.Items {
-					if it.Status == StatusUnverified {
+					if it.Status == StatusUnverified && !(cfg.FailUnverifiable && it.Detail == HiddenBypass) {
 						r.Warningf("%s: ruleset %q: %s: cannot be verified through the API: %s", full, rs.Name, it.Name, it.Detail)
 					}
 				}
@@ -213,7 +256,26 @@ func Run(ctx context.Context, r *action.Runtime) error {
 					r.Warningf("%s: separation of duties: %s: cannot be verified through the API: %s", full, c.ID, c.Detail)
 				}
 			}
-			findings = append(findings, rr.Findings()...)
+			fs := rr.Findings(cfg.FailUnverifiable)
+			findings = append(findings, fs...)
+			rr.Result = "ok"
+			if n := rr.Unverifiable(); n > 0 {
+				rr.Result = fmt.Sprintf("not verifiable: %d control(s) or bypass list(s) hidden from this token", n)
+			}
+			if len(fs) > 0 {
+				rr.Result = fmt.Sprintf("drift: %d finding(s)", len(fs))
+			}
+		}
+		if cfg.Command == CommandApply && err == nil {
+			rr.Result = "unchanged"
+			for _, rs := range rr.Rulesets {
+				if rs.Status != StatusUnchanged {
+					rr.Result = "changed"
+					if cfg.DryRun {
+						rr.Result = "would change"
+					}
+				}
+			}
 		}
 		rep.Repositories = append(rep.Repositories, rr)
 	}

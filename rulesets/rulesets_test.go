@@ -31,21 +31,21 @@ func TestApply(t *testing.T) {
 			name:    "dry run on a bare repository writes nothing",
 			inputs:  with(presetInputs, "INPUT_COMMAND=apply", "INPUT_DRY_RUN=true"),
 			changed: "false", drift: "true",
-			statuses: []string{StatusWouldCreate, StatusWouldCreate, StatusWouldCreate},
+			statuses: []string{StatusWouldCreate, StatusWouldCreate, StatusWouldCreate, StatusWouldCreate, StatusWouldCreate},
 			log:      []string{`acme/app: ruleset "Default" would create (dry run, nothing written):`, "would send: "},
 		},
 		{
 			name:   "apply creates",
 			inputs: with(presetInputs, "INPUT_COMMAND=apply"),
-			posts:  3, changed: "true", drift: "true",
-			statuses: []string{StatusCreated, StatusCreated, StatusCreated},
-			log:      []string{`acme/app: created ruleset "Default"`, `created ruleset "Hotfixes"`, `created ruleset "Release tags"`},
+			posts:  5, changed: "true", drift: "true",
+			statuses: []string{StatusCreated, StatusCreated, StatusCreated, StatusCreated, StatusCreated},
+			log:      []string{`acme/app: created ruleset "Default"`, `created ruleset "Required checks"`, `created ruleset "Hotfixes"`, `created ruleset "Hotfixes review"`, `created ruleset "Release tags"`},
 		},
 		{
 			name:    "a second apply changes nothing",
 			inputs:  with(presetInputs, "INPUT_COMMAND=apply"),
 			changed: "false", drift: "false",
-			statuses: []string{StatusUnchanged, StatusUnchanged, StatusUnchanged},
+			statuses: []string{StatusUnchanged, StatusUnchanged, StatusUnchanged, StatusUnchanged, StatusUnchanged},
 			log:      []string{`ruleset "Default" is up to date`},
 		},
 		{
@@ -55,22 +55,22 @@ func TestApply(t *testing.T) {
 			},
 			inputs:  with(presetInputs, "INPUT_COMMAND=apply", "INPUT_DRY_RUN=TRUE"),
 			changed: "false", drift: "true",
-			statuses: []string{StatusUnchanged, StatusUnchanged, StatusWouldUpdate},
+			statuses: []string{StatusUnchanged, StatusUnchanged, StatusUnchanged, StatusUnchanged, StatusWouldUpdate},
 			log:      []string{`ruleset "Release tags" would update (dry run, nothing written):`, "  rule creation: removed (in the desired ruleset, missing live)"},
 		},
 		{
 			name:   "then updates with one PUT",
 			inputs: with(presetInputs, "INPUT_COMMAND=apply"),
 			puts:   1, changed: "true", drift: "true",
-			statuses: []string{StatusUnchanged, StatusUnchanged, StatusUpdated},
+			statuses: []string{StatusUnchanged, StatusUnchanged, StatusUnchanged, StatusUnchanged, StatusUpdated},
 			log:      []string{`acme/app: updated ruleset "Release tags"`},
 		},
 		{
 			name:   "a changed input updates the preset",
 			inputs: with(presetInputs, "INPUT_COMMAND=apply", "INPUT_REQUIRED_CHECKS=test"),
 			puts:   1, changed: "true", drift: "true",
-			statuses: []string{StatusUpdated, StatusUnchanged, StatusUnchanged},
-			log:      []string{`required status checks (parameters.required_status_checks) is [{"context":"test"},{"context":"lint"}], want [{"context":"test"}]`},
+			statuses: []string{StatusUnchanged, StatusUpdated, StatusUnchanged, StatusUnchanged, StatusUnchanged},
+			log:      []string{`required status checks (parameters.required_status_checks) is [{"context":"test","integration_id":15368},{"context":"lint","integration_id":15368}], want [{"context":"test","integration_id":15368}]`},
 		},
 		{
 			name: "drift made by hand is put back",
@@ -79,21 +79,21 @@ func TestApply(t *testing.T) {
 			},
 			inputs: with(presetInputs, "INPUT_COMMAND=apply", "INPUT_REQUIRED_CHECKS=test"),
 			puts:   1, changed: "true", drift: "true",
-			statuses: []string{StatusUpdated, StatusUnchanged, StatusUnchanged},
+			statuses: []string{StatusUpdated, StatusUnchanged, StatusUnchanged, StatusUnchanged, StatusUnchanged},
 			log:      []string{`enforcement: is "disabled", want "active" (the ruleset is switched off)`},
 		},
 		{
 			name:   "a context with a comma is one check",
 			inputs: with(presetInputs, "INPUT_COMMAND=apply", "INPUT_REQUIRED_CHECKS=test\ntest (ubuntu, 1.22)"),
 			puts:   1, changed: "true", drift: "true",
-			statuses: []string{StatusUpdated, StatusUnchanged, StatusUnchanged},
-			log:      []string{`want [{"context":"test"},{"context":"test (ubuntu, 1.22)"}]`},
+			statuses: []string{StatusUnchanged, StatusUpdated, StatusUnchanged, StatusUnchanged, StatusUnchanged},
+			log:      []string{`want [{"context":"test","integration_id":15368},{"context":"test (ubuntu, 1.22)","integration_id":15368}]`},
 		},
 		{
 			name:    "check order and preset order do not matter",
 			inputs:  with(presetInputs, "INPUT_COMMAND=apply", "INPUT_REQUIRED_CHECKS=test (ubuntu, 1.22)\n test", "INPUT_PRESET=hotfixes,default"),
 			changed: "false", drift: "false",
-			statuses: []string{StatusUnchanged, StatusUnchanged, StatusUnchanged},
+			statuses: []string{StatusUnchanged, StatusUnchanged, StatusUnchanged, StatusUnchanged, StatusUnchanged},
 		},
 	}
 	for _, s := range steps {
@@ -155,11 +155,11 @@ func TestApplyManyRepositories(t *testing.T) {
 	if len(rep.Repositories) != 2 || rep.Repositories[1].Repository != "acme/infra" {
 		t.Fatalf("repositories %+v", rep.Repositories)
 	}
-	if posts, _ := f.writes(); posts != 6 {
-		t.Errorf("%d POSTs, want 6", posts)
+	if posts, _ := f.writes(); posts != 10 {
+		t.Errorf("%d POSTs, want 10", posts)
 	}
 	// The auditor's read-only token verifies both.
-	res = f.run(t, with(in, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+readToken)...)
+	res = f.run(t, with(in, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+auditToken)...)
 	if res.err != nil {
 		t.Fatalf("%v\n%s", res.err, res.log)
 	}
@@ -177,6 +177,7 @@ func TestVerify(t *testing.T) {
 		drift    func(t *testing.T, f *fixture)
 		findings []string // each must be a line of the log
 		sod      map[string]string
+		controls map[string]string // the presets' controls, by id
 	}{
 		{
 			name:     "enforcement switched to evaluate",
@@ -210,9 +211,9 @@ func TestVerify(t *testing.T) {
 			name: "a rule added",
 			drift: func(t *testing.T, f *fixture) {
 				live := f.live(t, "app", "Hotfixes")
-				f.put(t, "app", "Hotfixes", map[string]any{"rules": append(live["rules"].([]any), map[string]any{"type": "deletion"})})
+				f.put(t, "app", "Hotfixes", map[string]any{"rules": append(live["rules"].([]any), map[string]any{"type": "update"})})
 			},
-			findings: []string{`drift: acme/app: ruleset "Hotfixes": rule deletion: added (not in the desired ruleset)`},
+			findings: []string{`drift: acme/app: ruleset "Hotfixes": rule update: added (not in the desired ruleset)`},
 		},
 		{
 			name: "an always-bypassing app added",
@@ -225,9 +226,56 @@ func TestVerify(t *testing.T) {
 		{
 			name: "the bot switched to always",
 			drift: func(t *testing.T, f *fixture) {
-				f.put(t, "app", "Hotfixes", map[string]any{"bypass_actors": []any{map[string]any{"actor_id": 4242, "actor_type": "Integration", "bypass_mode": "always"}}})
+				f.put(t, "app", "Default", map[string]any{"bypass_actors": []any{map[string]any{"actor_id": 4242, "actor_type": "Integration", "bypass_mode": "always"}}})
 			},
-			findings: []string{`drift: acme/app: ruleset "Hotfixes": bypass actor Integration 4242: bypass_mode is "always", want "pull_request"; a GitHub App that always bypasses can push to the branch without review`},
+			findings: []string{
+				`drift: acme/app: ruleset "Default": bypass actor Integration 4242: bypass_mode is "always", want "pull_request"; a GitHub App that always bypasses can push to the branch without review`,
+				`drift: acme/app: control bot-bypass: not verified: ruleset "Default": the bot (Integration 4242) bypasses in always mode; a GitHub App that always bypasses can push to the branch without review`,
+			},
+			controls: map[string]string{ControlBotBypass: NotVerified, ControlRequiredCheck: Verified, ControlCheckBound: Verified, ControlHotfixes: Verified},
+		},
+		{
+			name: "the bot may bypass the required checks",
+			drift: func(t *testing.T, f *fixture) {
+				f.put(t, "app", "Required checks", map[string]any{"bypass_actors": []any{bot}})
+			},
+			findings: []string{
+				`drift: acme/app: ruleset "Required checks": bypass actor Integration 4242: added in pull_request mode (not in the desired ruleset)`,
+				`drift: acme/app: control required-check: not verified: "test" is required on main only by ruleset "Required checks", which Integration 4242 may bypass (a pull_request-mode bypass also skips the ruleset's required checks); "lint" is required on main only by ruleset "Required checks", which Integration 4242 may bypass (a pull_request-mode bypass also skips the ruleset's required checks)`,
+				`drift: acme/app: control bot-bypass: not verified: ruleset "Required checks": the bot (Integration 4242) may bypass it in pull_request mode, and it requires no pull request: its rules (such as required checks) do not bind the bot`,
+			},
+			controls: map[string]string{ControlRequiredCheck: NotVerified, ControlCheckBound: NotVerified, ControlBotBypass: NotVerified, ControlHotfixes: Verified},
+		},
+		{
+			name: "a required check no longer bound to its App",
+			drift: func(t *testing.T, f *fixture) {
+				f.put(t, "app", "Required checks", map[string]any{"rules": []any{mustJSON(t, `{"type": "required_status_checks", "parameters": {
+					"strict_required_status_checks_policy": true, "required_status_checks": [{"context": "test"}, {"context": "lint", "integration_id": 15368}]}}`)}})
+			},
+			findings: []string{
+				`drift: acme/app: control check-bound: not verified: "test" in ruleset "Required checks" is not bound to an App (no integration_id): anyone with write access can post a status named "test"`,
+			},
+			controls: map[string]string{ControlRequiredCheck: Verified, ControlCheckBound: NotVerified, ControlBotBypass: Verified, ControlHotfixes: Verified},
+		},
+		{
+			name: "a writer may skip the hotfix review",
+			drift: func(t *testing.T, f *fixture) {
+				f.put(t, "app", "Hotfixes review", map[string]any{"bypass_actors": []any{map[string]any{"actor_id": 7, "actor_type": "User", "bypass_mode": "pull_request"}}})
+			},
+			findings: []string{
+				`drift: acme/app: control hotfixes: not verified: ruleset "Hotfixes review" requires the review, but User 7 (pull_request) may skip it; no ruleset that only the bot may skip, and only in pull_request mode, requires an approved pull request on hotfixes/* branches`,
+			},
+			controls: map[string]string{ControlHotfixes: NotVerified, ControlRequiredCheck: Verified, ControlBotBypass: Verified},
+		},
+		{
+			name: "anyone may delete hotfix branches",
+			drift: func(t *testing.T, f *fixture) {
+				f.put(t, "app", "Hotfixes", map[string]any{"rules": []any{mustJSON(t, `{"type": "creation"}`), mustJSON(t, `{"type": "non_fast_forward"}`)}})
+			},
+			findings: []string{
+				`drift: acme/app: control hotfixes: not verified: no active ruleset puts a deletion rule on hotfixes/* branches`,
+			},
+			controls: map[string]string{ControlHotfixes: NotVerified},
 		},
 		{
 			name: "approval count changed",
@@ -284,7 +332,7 @@ func TestVerify(t *testing.T) {
 			name: "an unmanaged ruleset lets an app always bypass",
 			drift: func(t *testing.T, f *fixture) {
 				if _, err := f.srv.AddRuleset("acme", "app", `{"name": "Legacy", "target": "branch", "enforcement": "active",
-					"conditions": {"ref_name": {"include": ["refs/heads/release/*"], "exclude": []}}, "rules": [{"type": "deletion"}],
+					"conditions": {"ref_name": {"include": ["refs/heads/release/*"], "exclude": []}}, "rules": [{"type": "deletion"}, {"type": "required_linear_history"}],
 					"bypass_actors": [{"actor_id": 5, "actor_type": "Integration", "bypass_mode": "always"}]}`); err != nil {
 					t.Fatal(err)
 				}
@@ -299,7 +347,7 @@ func TestVerify(t *testing.T) {
 			if res := f.run(t, with(presetInputs, "INPUT_COMMAND=apply")...); res.err != nil {
 				t.Fatalf("apply: %v\n%s", res.err, res.log)
 			}
-			verify := with(presetInputs, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+readToken)
+			verify := with(presetInputs, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+auditToken)
 			res := f.run(t, verify...)
 			if res.err != nil {
 				t.Fatalf("verify before drift: %v\n%s", res.err, res.log)
@@ -337,6 +385,20 @@ func TestVerify(t *testing.T) {
 					}
 				}
 			}
+			for id, want := range tc.controls {
+				found := false
+				for _, c := range rep.Repositories[0].Controls {
+					if c.ID == id {
+						found = true
+						if c.Status != want {
+							t.Errorf("control %s: %s (%s), want %s", id, c.Status, c.Detail, want)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("no control %s in %+v", id, rep.Repositories[0].Controls)
+				}
+			}
 			for _, s := range []string{"### Rulesets verify: drift found", "Checked at **2025-03-14T06:30:00Z**", "| ❌ ", "★ Separation of duties", "Not visible through the API to a repository token"} {
 				if !strings.Contains(res.summary, s) {
 					t.Errorf("summary lacks %q:\n%s", s, res.summary)
@@ -370,14 +432,19 @@ func TestVerifySummaryIsEvidence(t *testing.T) {
 	if res := f.run(t, with(presetInputs, "INPUT_COMMAND=apply")...); res.err != nil {
 		t.Fatal(res.err)
 	}
-	res := f.run(t, with(presetInputs, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+readToken)...)
+	res := f.run(t, with(presetInputs, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+auditToken)...)
 	if res.err != nil {
 		t.Fatalf("%v\n%s", res.err, res.log)
 	}
 	for _, row := range []string{
 		"| acme/app | Default (id ",
 		"— preset default | rule deletion | ✅ ok |",
-		"| rule required\\_status\\_checks | ✅ ok | parameters {\"required\\_status\\_checks\":\\[{\"context\":\"test\"},{\"context\":\"lint\"}],\"strict\\_required\\_status\\_checks\\_policy\":true} |",
+		"| rule required\\_status\\_checks | ✅ ok | parameters {\"required\\_status\\_checks\":\\[{\"context\":\"test\",\"integration\\_id\":15368},{\"context\":\"lint\",\"integration\\_id\":15368}],\"strict\\_required\\_status\\_checks\\_policy\":true} |",
+		"| acme/app | ✅ ok |",
+		"| acme/app | The required checks sit in a ruleset that nobody bypasses | ✅ verified | \"test\" is required on main by ruleset \"Required checks\", which has no bypass actors;",
+		"| acme/app | Each required check is bound to the App that runs it (integration\\_id) | ✅ verified | \"test\" is bound to App 15368; \"lint\" is bound to App 15368 |",
+		"| acme/app | The bot bypasses only in pull\\_request mode, only on the approval ruleset | ✅ verified | ruleset \"Default\": the bot (Integration 4242) may merge pull requests into main without the approval, in pull\\_request mode |",
+		"hotfixes/\\* branches; changes to them are reviewed pull requests | ✅ verified |",
 		"— .github/rulesets/tags.json | ruleset | ✅ ok | enforcement active, target tag",
 		"| bypass actors | ✅ ok | \\[{\"actor\\_id\":4242,\"actor\\_type\":\"Integration\",\"bypass\\_mode\":\"pull\\_request\"}] |",
 		"| acme/app | main | A pull request needs at least one approving review before it merges | ✅ verified | 1 approving review(s) required on main (ruleset \"Default\") |",
@@ -427,7 +494,7 @@ func TestUnknownRuleTypes(t *testing.T) {
 		"conditions": {"ref_name": {"include": ["refs/heads/release/**"]}}, "rules": [{"type": "deletion"}]}`)
 	f.put(t, "app", "Queue", map[string]any{"rules": []any{mustJSON(t, `{"type": "deletion"}`), mustJSON(t, mergeQueue)}})
 
-	res = f.run(t, "INPUT_COMMAND=verify", "INPUT_FILES=rulesets/queue2.json, rulesets/future.json", "INPUT_GITHUB_TOKEN="+readToken)
+	res = f.run(t, "INPUT_COMMAND=verify", "INPUT_FILES=rulesets/queue2.json, rulesets/future.json", "INPUT_GITHUB_TOKEN="+auditToken)
 	if res.err == nil {
 		t.Fatalf("verify passed:\n%s", res.log)
 	}
@@ -449,86 +516,6 @@ func TestUnknownRuleTypes(t *testing.T) {
 	res = f.run(t, "INPUT_COMMAND=apply", "INPUT_FILES=rulesets/new.json", "INPUT_DRY_RUN=true")
 	if res.err != nil || !strings.Contains(res.log, "::notice::rulesets/new.json: rule quantum_review is a type this action does not know: applied and compared as raw JSON") {
 		t.Errorf("%v\n%s", res.err, res.log)
-	}
-}
-
-// TestPresets renders the shipped presets and has the local GitHub (which
-// checks every request against GitHub's OpenAPI description) accept them.
-func TestPresets(t *testing.T) {
-	def, err := Preset("default", PresetOptions{BypassAppID: 4242, RequiredChecks: []string{"test", "lint"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hot, err := Preset("hotfixes", PresetOptions{BypassAppID: 4242})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{
-		"default": `{"bypass_actors":[{"actor_id":4242,"actor_type":"Integration","bypass_mode":"pull_request"}],` +
-			`"conditions":{"ref_name":{"exclude":[],"include":["~DEFAULT_BRANCH"]}},"enforcement":"active","name":"Default",` +
-			`"rules":[{"type":"deletion"},{"type":"non_fast_forward"},{"type":"creation"},{"type":"required_linear_history"},` +
-			`{"parameters":{"dismiss_stale_reviews_on_push":true,"require_code_owner_review":false,"require_last_push_approval":true,"required_approving_review_count":1,"required_review_thread_resolution":false},"type":"pull_request"},` +
-			`{"parameters":{"required_status_checks":[{"context":"test"},{"context":"lint"}],"strict_required_status_checks_policy":true},"type":"required_status_checks"}],"target":"branch"}`,
-		"hotfixes": `{"bypass_actors":[{"actor_id":4242,"actor_type":"Integration","bypass_mode":"pull_request"}],` +
-			`"conditions":{"ref_name":{"exclude":[],"include":["refs/heads/hotfixes/*","refs/heads/hotfixes/**"]}},"enforcement":"active","name":"Hotfixes",` +
-			`"rules":[{"type":"non_fast_forward"},{"parameters":{"dismiss_stale_reviews_on_push":true,"require_code_owner_review":false,"require_last_push_approval":true,"required_approving_review_count":1,"required_review_thread_resolution":false},"type":"pull_request"}],"target":"branch"}`,
-	}
-	if got := show(def.Body); got != want["default"] {
-		t.Errorf("default:\n%s\nwant\n%s", got, want["default"])
-	}
-	if got := show(hot.Body); got != want["hotfixes"] {
-		t.Errorf("hotfixes:\n%s\nwant\n%s", got, want["hotfixes"])
-	}
-	for _, rs := range []Ruleset{def, hot} {
-		if !strings.Contains(show(rs.Body), `"bypass_mode":"pull_request"`) || strings.Contains(show(rs.Body), `"always"`) {
-			t.Errorf("%s: the bot must bypass in pull_request mode only", rs.Source)
-		}
-	}
-	if _, err := Preset("default", PresetOptions{BypassAppID: 1}); err == nil {
-		t.Error("default preset without required checks rendered")
-	}
-	if _, err := Preset("hotfixes", PresetOptions{}); err == nil {
-		t.Error("hotfixes preset without the bot rendered")
-	}
-	if _, err := Preset("nope", PresetOptions{}); err == nil {
-		t.Error("unknown preset rendered")
-	}
-
-	// The local GitHub takes them (a request that did not match GitHub's
-	// description would fail this test) and enforces them.
-	f := newFixture(t)
-	api := API{Client: f.client(t, adminToken)}
-	for _, rs := range []Ruleset{def, hot} {
-		if _, err := api.Create(context.Background(), "acme", "app", rs); err != nil {
-			t.Fatalf("%s: %v", rs.Source, err)
-		}
-	}
-	refs, err := f.srv.Refs("acme", "app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := f.client(t, githubtest.DefaultToken)
-	sha := refs["refs/heads/main"]
-	force := true
-	_, _, err = c.Git.UpdateRef(context.Background(), "acme", "app", refRef("refs/heads/main", sha), force)
-	if githubStatus(err) != http.StatusUnprocessableEntity || !strings.Contains(err.Error(), "Changes must be made through a pull request") {
-		t.Errorf("a direct push to main under the default preset: %v", err)
-	}
-	// The hotfix action (the bot) may create hotfixes/* through the API;
-	// after that, changes go through a PR.
-	if _, _, err := c.Git.CreateRef(context.Background(), "acme", "app", refRef("refs/heads/hotfixes/x", sha)); err != nil {
-		t.Errorf("creating hotfixes/x under the hotfixes preset: %v", err)
-	}
-	_, _, err = c.Git.UpdateRef(context.Background(), "acme", "app", refRef("refs/heads/hotfixes/x", sha), false)
-	if githubStatus(err) != http.StatusUnprocessableEntity || !strings.Contains(err.Error(), "Changes must be made through a pull request") {
-		t.Errorf("a direct push to hotfixes/x under the hotfixes preset: %v", err)
-	}
-	// Deleting a hotfix branch stays allowed.
-	if err := f.srv.SetRef("acme", "app", "refs/heads/hotfixes/y", sha); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Git.DeleteRef(context.Background(), "acme", "app", "heads/hotfixes/y"); err != nil {
-		t.Errorf("deleting a hotfix branch: %v", err)
 	}
 }
 
@@ -586,9 +573,14 @@ func TestAPIFaults(t *testing.T) {
 		{
 			name: "a ruleset created concurrently is not created twice",
 			setup: func(f *fixture) {
+				once := false
 				f.srv.Faults().Before("POST /repos/{owner}/{repo}/rulesets", func(*http.Request) {
+					if once {
+						return
+					}
+					once = true
 					rs, _ := Preset("default", PresetOptions{BypassAppID: 4242, RequiredChecks: []string{"test", "lint"}})
-					f.srv.AddRuleset("acme", "app", show(rs.Body))
+					f.srv.AddRuleset("acme", "app", show(rs[0].Body))
 				})
 			},
 			inputs: []string{"INPUT_COMMAND=apply", "INPUT_PRESET=default"},
@@ -599,10 +591,10 @@ func TestAPIFaults(t *testing.T) {
 						posts = append(posts, r.Status)
 					}
 				}
-				if len(posts) != 1 || posts[0] != http.StatusUnprocessableEntity {
-					t.Errorf("POSTs answered %v, want one 422 (the name was taken meanwhile)", posts)
+				if len(posts) != 2 || posts[0] != http.StatusUnprocessableEntity || posts[1] != http.StatusCreated {
+					t.Errorf("POSTs answered %v, want 422 (Default: the name was taken meanwhile) then 201 (Required checks)", posts)
 				}
-				if res.report(t).Repositories[0].Rulesets[0].Status != StatusCreated {
+				if rss := res.report(t).Repositories[0].Rulesets; rss[0].Status != StatusCreated || rss[1].Status != StatusCreated {
 					t.Errorf("report %s", res.out["report"])
 				}
 			},
@@ -640,7 +632,7 @@ func refRef(ref, sha string) *gh.Reference {
 // TestManifest makes sure action.yml and the code agree.
 func TestManifest(t *testing.T) {
 	m := action.MustParseManifest(manifest)
-	for _, in := range []string{"command", "repositories", "files", "preset", "required-checks", "bypass-app-id", "dry-run", "github-token"} {
+	for _, in := range []string{"command", "repositories", "files", "preset", "required-checks", "bypass-app-id", "checks-app-id", "release-app-id", "unverifiable-bypass", "dry-run", "github-token"} {
 		if _, ok := m.Inputs[in]; !ok {
 			t.Errorf("action.yml lacks input %s", in)
 		}

@@ -18,6 +18,7 @@ func Summary(rep Report) string {
 			title += " (dry run: nothing written)"
 		}
 		fmt.Fprintf(&b, "### %s\n\nRun at %s.\n\n", title, rep.Time)
+		perRepo(&b, rep)
 		b.WriteString("| Repository | Ruleset | Source | Result | Changes |\n|---|---|---|---|---|\n")
 		for _, rr := range rep.Repositories {
 			if rr.Error != "" {
@@ -42,6 +43,18 @@ func Summary(rep Report) string {
 	}
 	fmt.Fprintf(&b, "### Rulesets verify: %s\n\nChecked at **%s** (UTC) through the GitHub REST API, read-only. ", verdict, rep.Time)
 	b.WriteString("Each row compares the live ruleset with the desired one (a file of the repository or a shipped preset).\n\n")
+	perRepo(&b, rep)
+	if hasControls(rep) {
+		b.WriteString("#### Controls\n\n")
+		b.WriteString("One line per control of the presets asked for. A control is never shown as verified on what GitHub did not show the token.\n\n")
+		b.WriteString("| Repository | Control | Status | Detail |\n|---|---|---|---|\n")
+		for _, rr := range rep.Repositories {
+			for _, c := range rr.Controls {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", action.MDEscape(rr.Repository), action.MDEscape(c.Title), status(c.Status), action.MDEscape(c.Detail))
+			}
+		}
+		b.WriteString("\n#### Rulesets\n\n")
+	}
 	b.WriteString("| Repository | Ruleset | Item | Status | Detail |\n|---|---|---|---|---|\n")
 	for _, rr := range rep.Repositories {
 		if rr.Error != "" {
@@ -91,4 +104,33 @@ func status(s string) string {
 		return "⚠️ " + s
 	}
 	return s
+}
+
+// perRepo is the one-line-per-repository result table.
+func perRepo(b *strings.Builder, rep Report) {
+	b.WriteString("| Repository | Result |\n|---|---|\n")
+	for _, rr := range rep.Repositories {
+		res := rr.Result
+		switch {
+		case rr.Error != "":
+			res = "❌ error: " + rr.Error
+		case res == "ok":
+			res = "✅ ok"
+		case strings.HasPrefix(res, "drift"):
+			res = "❌ " + res
+		case strings.HasPrefix(res, "not verifiable"):
+			res = "⚠️ " + res
+		}
+		fmt.Fprintf(b, "| %s | %s |\n", action.MDEscape(rr.Repository), action.MDEscape(res))
+	}
+	b.WriteString("\n")
+}
+
+func hasControls(rep Report) bool {
+	for _, rr := range rep.Repositories {
+		if len(rr.Controls) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -10,7 +10,7 @@ import (
 // Verify compares the repository's live rulesets with desired and checks the
 // separation of duties on its default branch. It writes nothing; Findings of
 // the report say what drifted.
-func Verify(ctx context.Context, api API, owner, repo string, desired []Ruleset) (RepoReport, error) {
+func Verify(ctx context.Context, api API, owner, repo string, desired []Ruleset, o VerifyOptions) (RepoReport, error) {
 	rr := RepoReport{Repository: owner + "/" + repo, Rulesets: []RulesetReport{}}
 	branch, err := api.DefaultBranch(ctx, owner, repo)
 	if err != nil {
@@ -50,13 +50,17 @@ func Verify(ctx context.Context, api API, owner, repo string, desired []Ruleset)
 		}
 		rep := RulesetReport{Name: l.Name, Source: "unmanaged", ID: l.ID, Status: StatusOK, Changes: AlwaysBypassingApps(live)}
 		item := Item{Name: "bypass actors", Status: StatusOK, Detail: "not managed by this action: only checked for GitHub Apps that bypass outside pull requests"}
-		if len(rep.Changes) > 0 {
+		switch {
+		case len(rep.Changes) > 0:
 			rep.Status, item.Status, item.Detail = StatusDrift, StatusDrift, joinChanges(rep.Changes)
+		case !BypassVisible(live):
+			item.Status, item.Detail = StatusUnverified, HiddenBypass
 		}
 		rep.Items = []Item{item}
 		rr.Rulesets = append(rr.Rulesets, rep)
 	}
 
+	rr.Controls = Controls(ctx, api, owner, repo, branch, details, o)
 	rules, err := api.BranchRules(ctx, owner, repo, branch)
 	if err != nil {
 		rr.SeparationOfDuties = unverifiable("the rules in force on " + branch + " could not be read: " + err.Error())
@@ -105,7 +109,7 @@ func evidence(d Ruleset, id int64, live map[string]any) RulesetReport {
 	if BypassVisible(live) {
 		rep.Items = append(rep.Items, row("bypass actors", show(live["bypass_actors"])))
 	} else {
-		rep.Items = append(rep.Items, Item{Name: "bypass actors", Status: StatusUnverified, Detail: "GitHub did not return the bypass list to this token (it needs Administration: read on the repository)"})
+		rep.Items = append(rep.Items, Item{Name: "bypass actors", Status: StatusUnverified, Detail: HiddenBypass})
 	}
 	rep.Status = StatusOK
 	if len(rep.Changes) > 0 {
@@ -279,9 +283,25 @@ func SeparationOfDuties(branch string, rules []map[string]any, details map[int64
 
 // Findings are a report's failures, one line each: drift in a ruleset,
 // a missing ruleset, a GitHub App bypassing outside pull requests, a
-// separation-of-duties control not in place.
-func (rr RepoReport) Findings() []Finding {
+// separation-of-duties control or a preset's control not in place. With
+// strict (unverifiable-bypass: fail), a bypass list GitHub hid from the
+// token is one too: what cannot be seen is never reported as in place.
+func (rr RepoReport) Findings(strict bool) []Finding {
 	var out []Finding
+	for _, c := range rr.Controls {
+		if c.Status == NotVerified || (strict && c.Status == Unverified) {
+			out = append(out, Finding{Line: fmt.Sprintf("%s: control %s: %s: %s", rr.Repository, c.ID, c.Status, c.Detail)})
+		}
+	}
+	if strict {
+		for _, rs := range rr.Rulesets {
+			for _, it := range rs.Items {
+				if it.Status == StatusUnverified && it.Detail == HiddenBypass {
+					out = append(out, Finding{Source: rs.Source, Line: fmt.Sprintf("%s: ruleset %s: %s: %s", rr.Repository, strconv.Quote(rs.Name), it.Name, HiddenBypass)})
+				}
+			}
+		}
+	}
 	for _, rs := range rr.Rulesets {
 		for _, c := range rs.Changes {
 			msg := c.String()
@@ -297,6 +317,25 @@ func (rr RepoReport) Findings() []Finding {
 		}
 	}
 	return out
+}
+
+// Unverifiable counts the controls and bypass lists of a report that the
+// token could not see: never "ok", even when they only warn.
+func (rr RepoReport) Unverifiable() int {
+	n := 0
+	for _, c := range rr.Controls {
+		if c.Status == Unverified {
+			n++
+		}
+	}
+	for _, rs := range rr.Rulesets {
+		for _, it := range rs.Items {
+			if it.Status == StatusUnverified && it.Detail == HiddenBypass {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // Finding is one line of verify's diff, and the file it is about (empty for

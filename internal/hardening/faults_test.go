@@ -264,7 +264,7 @@ func rulesetsScenario() faultScenario {
 		},
 		outcome: rulesetsOutcome,
 		complete: func(w *world, o, _ string) bool {
-			return o == "Default: active, 6 rules; Hotfixes: active, 2 rules"
+			return o == "Default: active, 5 rules; Required checks: active, 1 rules; Hotfixes: active, 3 rules; Hotfixes review: active, 1 rules"
 		},
 		untouched: func(w *world, o string) bool { return o == "Default: evaluate, 1 rules" },
 	}
