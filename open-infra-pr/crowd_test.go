@@ -1,6 +1,7 @@
 package openinfrapr
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -9,9 +10,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cicd-excellence/actions/internal/envfile"
+	"github.com/cicd-excellence/actions/internal/ghclient"
 	"github.com/cicd-excellence/actions/internal/githubtest"
 )
 
@@ -187,4 +191,78 @@ func TestCrowdSameKey(t *testing.T) {
 	if per := float64(total) / float64(len(values)); per > 20 {
 		t.Errorf("%.1f requests a run, want at most 20", per)
 	}
+}
+
+// TestCrowdUnderSecondaryLimit: the same-key crowd against a local GitHub
+// that enforces a secondary limit small enough to bite (8 content-creating
+// requests a minute for the one token all runs share). Time runs 30 times
+// faster for the limiter, the client's waits and the runs' pauses, so a
+// minute's Retry-After costs two seconds. The crowd still lands the newest
+// value, monotonically, every run ending well.
+func TestCrowdUnderSecondaryLimit(t *testing.T) {
+	const speed = 30
+	w := newCrowdWorld(t, 16)
+	w.reportChecks(t, 300*time.Millisecond)
+	start := time.Now()
+	fast := func() time.Time { return start.Add(time.Since(start) * speed) }
+	w.srv.EnforceSecondaryLimits(githubtest.SecondaryLimits{PerMinute: 8, Clock: fast})
+	sleep := func(ctx context.Context, d time.Duration) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d / speed):
+			return nil
+		}
+	}
+	var limited atomic.Int32
+	values := slices.Clone(w.main[4:16])
+	rand.Shuffle(len(values), func(i, j int) { values[i], values[j] = values[j], values[i] })
+	errs := make([]error, len(values))
+	outs := make([]*Outcome, len(values))
+	var wg sync.WaitGroup
+	for i, v := range values {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr := &ghclient.Transport{Token: githubtest.DefaultToken, Sleep: sleep, Logf: func(f string, a ...any) {
+				if strings.Contains(fmt.Sprintf(f, a...), "secondary rate limit") {
+					limited.Add(1)
+				}
+			}}
+			client, err := ghclient.New(w.srv.APIURL(), tr)
+			must(t, err)
+			p, err := envfile.ParsePath("api.tag")
+			must(t, err)
+			u := &Updater{GH: client, Sleep: sleep, Backoff: time.Second, Cfg: Config{
+				Owner: "acme", Repo: "infra", Environment: "dev", File: "envs/dev.json",
+				Edits: []envfile.Edit{{Path: p, Value: v}}, Merge: MergeAuto, MergeMethod: "squash", MergeTimeout: 5 * time.Minute,
+				Title: "{environment}: {changes}", AppOwner: "acme", AppRepo: "app", AppDefaultBranch: "main", HotfixPrefix: "hotfixes/",
+			}}
+			outs[i], errs[i] = u.Run(context.Background())
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("run for %s: %v", short(values[i]), err)
+		} else if op := outs[i].Operation; !slices.Contains([]string{OpMerged, OpNone, OpSkipped, OpSuperseded}, op) {
+			t.Errorf("run for %s ended %q", short(values[i]), op)
+		}
+	}
+	if limited.Load() == 0 {
+		t.Error("the secondary limit never bit: the test proves nothing")
+	}
+	if got := w.file(t, "dev"); !strings.Contains(got, w.main[15]) {
+		t.Errorf("dev does not hold the newest commit %s:\n%s", short(w.main[15]), got)
+	}
+	hist := w.history(t)
+	for i := 1; i < len(hist); i++ {
+		if slices.Index(w.main, hist[i]) < slices.Index(w.main, hist[i-1]) {
+			t.Errorf("dev moved backwards on main: %s → %s", short(hist[i-1]), short(hist[i]))
+		}
+	}
+	if b := w.branches(t); len(b) != 0 {
+		t.Errorf("branches left behind: %v", b)
+	}
+	t.Logf("%d runs, %d secondary-limit waits, %s", len(values), limited.Load(), time.Since(start).Round(time.Millisecond))
 }
