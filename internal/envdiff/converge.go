@@ -9,15 +9,13 @@ import (
 
 // Converge plans from what is recorded rather than from a push: for each
 // environment file at commit (the desired versions) it compares the tracked
-// values with deployed[env], the versions of the environment's last
-// successful deployment (absent: never deployed), and returns every
+// values with what deployed says the environment's last successful
+// deployment recorded (ok false: never deployed), and returns every
 // environment where they differ, in deployment order. A deploy that was
 // cancelled, failed or never ran is therefore caught up by the next run,
 // whatever that run's push changed.
-//
-// An environment recorded in deployed whose file is gone is reported in a
-// note and not deployed, as Plan does for a deleted file.
-func Converge(ctx context.Context, r Reader, commit string, cfg Config, deployed map[string]map[string]string) (*Result, error) {
+// deployed is asked only about environments whose file has tracked values.
+func Converge(ctx context.Context, r Reader, commit string, cfg Config, deployed Deployed) (*Result, error) {
 	c, err := cfg.resolve()
 	if err != nil {
 		return nil, err
@@ -47,7 +45,10 @@ func Converge(ctx context.Context, r Reader, commit string, cfg Config, deployed
 			p.res.Untracked = append(p.res.Untracked, cur[env])
 			continue
 		}
-		have, ok := deployed[env]
+		have, ok, err := deployed(ctx, env)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", env, err)
+		}
 		ec := EnvChange{Environment: env, File: cur[env], Versions: want, New: !ok}
 		for _, k := range unionKeys(want, have) {
 			o, hadOld := have[k]
@@ -62,12 +63,19 @@ func Converge(ctx context.Context, r Reader, commit string, cfg Config, deployed
 			p.res.Changed = true
 		}
 	}
-	for _, env := range slices.Sorted(maps.Keys(deployed)) {
-		if _, ok := cur[env]; !ok {
-			p.note("%s has deployments but no file in %s at %s: not deployed; tear it down separately if it should go", env, c.dir, short(commit))
-		}
-	}
 	return p.res, nil
+}
+
+// Deployed returns the versions an environment's last successful deployment
+// recorded; ok is false when it was never deployed.
+type Deployed func(ctx context.Context, env string) (versions map[string]string, ok bool, err error)
+
+// Recorded is a Deployed over a map, for callers that hold every record.
+func Recorded(m map[string]map[string]string) Deployed {
+	return func(_ context.Context, env string) (map[string]string, bool, error) {
+		v, ok := m[env]
+		return v, ok, nil
+	}
 }
 
 func unionKeys(a, b map[string]string) []string {

@@ -55,11 +55,6 @@ func TestConverge(t *testing.T) {
 			deployed:  map[string]map[string]string{"dev": all(a1, w1), "staging": all(a1, w1), "prod": all(a1, w1)},
 			untracked: []string{"envs/qa.json"},
 		},
-		{
-			name:     "a recorded environment without a file is noted",
-			deployed: map[string]map[string]string{"dev": all(a1, w1), "staging": all(a1, w1), "prod": all(a1, w1), "old": all(a1, w1)},
-			notes:    []string{"old has deployments but no file"},
-		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,7 +64,7 @@ func TestConverge(t *testing.T) {
 			if tc.files != nil {
 				head = r.commit("change", tc.files)
 			}
-			res, err := Converge(context.Background(), r.reader(), head, Config{}, tc.deployed)
+			res, err := Converge(context.Background(), r.reader(), head, Config{}, Recorded(tc.deployed))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,18 +82,37 @@ func TestConvergeErrors(t *testing.T) {
 	head := base(r)
 	broken := r.commit("break", map[string]string{"envs/dev.json": "{\n  \"api\": \n}\n"})
 	ctx := context.Background()
-	if _, err := Converge(ctx, r.reader(), "HEAD", Config{}, nil); err == nil || !strings.Contains(err.Error(), "not a full commit SHA") {
+	if _, err := Converge(ctx, r.reader(), "HEAD", Config{}, Recorded(nil)); err == nil || !strings.Contains(err.Error(), "not a full commit SHA") {
 		t.Errorf("HEAD: %v", err)
 	}
-	if _, err := Converge(ctx, r.reader(), strings.Repeat("c", 40), Config{}, nil); !errors.Is(err, ErrMissingCommit) {
+	if _, err := Converge(ctx, r.reader(), strings.Repeat("c", 40), Config{}, Recorded(nil)); !errors.Is(err, ErrMissingCommit) {
 		t.Errorf("a commit the clone lacks: %v", err)
 	}
 	var fe *FileError
-	if _, err := Converge(ctx, r.reader(), broken, Config{}, nil); !errors.As(err, &fe) || fe.File != "envs/dev.json" {
+	if _, err := Converge(ctx, r.reader(), broken, Config{}, Recorded(nil)); !errors.As(err, &fe) || fe.File != "envs/dev.json" {
 		t.Errorf("a broken file: %v", err)
 	}
-	if _, err := Converge(ctx, r.reader(), head, Config{Tracked: []string{"api.**"}}, nil); err == nil {
+	if _, err := Converge(ctx, r.reader(), head, Config{Tracked: []string{"api.**"}}, Recorded(nil)); err == nil {
 		t.Error("a bad pattern: no error")
+	}
+}
+
+func TestConvergeAsksOnlyWhatItNeeds(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	head := r.commit("files", map[string]string{"envs/dev.json": envJSON(a1, w1), "envs/notes.json": `{"owner": "ops"}`})
+	var asked []string
+	_, err := Converge(context.Background(), r.reader(), head, Config{}, func(_ context.Context, env string) (map[string]string, bool, error) {
+		asked = append(asked, env)
+		return nil, false, nil
+	})
+	if err != nil || !reflect.DeepEqual(asked, []string{"dev"}) {
+		t.Errorf("asked about %q (%v), want only dev", asked, err)
+	}
+	boom := errors.New("the API is down")
+	_, err = Converge(context.Background(), r.reader(), head, Config{}, func(context.Context, string) (map[string]string, bool, error) { return nil, false, boom })
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "dev: ") {
+		t.Errorf("err = %v", err)
 	}
 }
 
