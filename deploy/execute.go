@@ -420,7 +420,8 @@ const staleAfter = 6 * time.Hour
 // the records decide which one runs it: the environment's newest
 // successful record already has these versions (unless redeploy), or an
 // older record of the same versions is still in progress (the run that
-// created it first runs; ids are GitHub's creation order).
+// created it first runs; ids are GitHub's creation order). redeploy skips
+// both checks.
 func (d *deployment) superseded(ctx context.Context, h *history, values map[string]string, redeploy bool) (string, error) {
 	recs, err := h.records(ctx, d.env)
 	if err != nil {
@@ -440,7 +441,8 @@ func (d *deployment) superseded(ctx context.Context, h *history, values map[stri
 				return fmt.Sprintf("deployment %d already deployed these versions", rec.ID), nil
 			}
 			return "", nil // records before the newest success are history
-		case same && (rec.State == "in_progress" || rec.State == "queued" || rec.State == "pending") && time.Since(rec.CreatedAt) < staleAfter:
+		// No status yet: created, its in_progress not written yet.
+		case same && !redeploy && (rec.State == "" || rec.State == "in_progress" || rec.State == "queued" || rec.State == "pending") && time.Since(rec.CreatedAt) < staleAfter:
 			return fmt.Sprintf("deployment %d of the same versions is in progress in another run", rec.ID), nil
 		}
 	}
