@@ -162,6 +162,9 @@ func runRollback(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 func parseTo(to string, values map[string]string, versionKey string) (map[string]string, error) {
 	out := map[string]string{}
 	if !strings.Contains(to, "=") {
+		if !refname.IsFullSHA(to) {
+			return nil, action.Inputf("to", "%s is neither previous, a full commit SHA nor key=sha lines", strconv.Quote(to))
+		}
 		key := versionKey
 		if key == "" {
 			if len(values) != 1 {
@@ -173,9 +176,6 @@ func parseTo(to string, values map[string]string, versionKey string) (map[string
 		}
 		if _, ok := values[key]; !ok {
 			return nil, action.Inputf("version-key", "%s is not a tracked key of the file", strconv.Quote(key))
-		}
-		if !refname.IsFullSHA(to) {
-			return nil, action.Inputf("to", "%s is neither previous, a full commit SHA nor key=sha lines", strconv.Quote(to))
 		}
 		out[key] = strings.ToLower(to)
 		return out, nil
