@@ -314,3 +314,20 @@ func TestConvergeCrowd(t *testing.T) {
 		t.Errorf("after the crowd, planned %v", envs)
 	}
 }
+
+// TestPlanWarnsAboutUntrackedFiles: a file where no key matches tracked
+// would deploy nothing forever; both plans name it and the patterns.
+func TestPlanWarnsAboutUntrackedFiles(t *testing.T) {
+	f := newInfra(t)
+	c1 := f.push(all(a1))
+	f.run(t, c1)
+	c2 := f.push(map[string]*string{"envs/qa.json": s(`{"api": {"image": "` + a2 + `"}}`)})
+	want := "::warning::envs/qa.json: no key matches tracked (**.tag), so nothing in them is ever deployed"
+	if _, res := f.plan(t, c2); !strings.Contains(res.Log, want) {
+		t.Errorf("converge log lacks %q:\n%s", want, res.Log)
+	}
+	res := steptest.Run(t, Step, f.checkout(t, c2), f.env(c2, "INPUT_MODE=plan", "INPUT_BEFORE="+c1, "INPUT_AFTER="+c2)...)
+	if res.Err != nil || !strings.Contains(res.Log, want) {
+		t.Errorf("diff log lacks %q (%v):\n%s", want, res.Err, res.Log)
+	}
+}

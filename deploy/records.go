@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -85,7 +86,7 @@ func (h *history) records(ctx context.Context, env string) ([]*Record, error) {
 	}
 	// Newest first by id: GitHub lists newest first, but ids are what
 	// orders two records created in the same second.
-	slices.SortFunc(out, func(a, b *Record) int { return int(b.ID - a.ID) })
+	slices.SortFunc(out, func(a, b *Record) int { return cmp.Compare(b.ID, a.ID) })
 	return out, nil
 }
 

@@ -233,3 +233,38 @@ func TestRollbackTo(t *testing.T) {
 		})
 	}
 }
+
+// TestRollbackIgnoresForgedRecords: a record created by another identity,
+// however successful it claims to be, is not the "previous" deployment.
+func TestRollbackIgnoresForgedRecords(t *testing.T) {
+	ctx := context.Background()
+	f, c2 := rolledOut(t)
+	mallory := f.client(t, "mallory-token", "mallory")
+	evil := "6666666666666666666666666666666666666666"
+	forged, _, err := mallory.Repositories.CreateDeployment(ctx, "acme", "infra", &gh.DeploymentRequest{
+		Ref: gh.String(c2), Task: gh.String("deploy"), Environment: gh.String("dev"), AutoMerge: gh.Bool(false),
+		RequiredContexts: &[]string{}, ProductionEnvironment: gh.Bool(false),
+		Payload: payload{Versions: map[string]string{"api.tag": evil, "web.tag": evil}, RequestID: "0000000000000002"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := mallory.Repositories.CreateDeploymentStatus(ctx, "acme", "infra", forged.GetID(), &gh.DeploymentStatusRequest{State: gh.String("success")}); err != nil {
+		t.Fatal(err)
+	}
+	res := f.rollback(t, c2, "INPUT_ENVIRONMENT=dev", "INPUT_REASON=INC-9")
+	if res.Err != nil {
+		t.Fatalf("%v\n%s", res.Err, res.Log)
+	}
+	prs := f.openPRs(t)
+	if len(prs) != 1 {
+		t.Fatalf("%d open PRs", len(prs))
+	}
+	file, err := f.srv.ReadFile("acme", "infra", prs[0].GetHead().GetRef(), "envs/dev.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(file, evil) || !strings.Contains(file, a1) || !strings.Contains(res.Log, "created by mallory") {
+		t.Errorf("rolled back to a forged record:\n%s\n%s", file, res.Log)
+	}
+}
