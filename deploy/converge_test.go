@@ -331,3 +331,32 @@ func TestPlanWarnsAboutUntrackedFiles(t *testing.T) {
 		t.Errorf("diff log lacks %q (%v):\n%s", want, res.Err, res.Log)
 	}
 }
+
+// TestDeployNeverGoesBackInHistory: re-running an old run's deploy job after
+// a newer run deployed does not put the older versions back.
+func TestDeployNeverGoesBackInHistory(t *testing.T) {
+	f := newInfra(t)
+	c1 := f.push(all(a1))
+	f.run(t, c1)
+	c2 := f.push(map[string]*string{"envs/dev.json": env(a2, w1)})
+	f.run(t, c2)
+	f.reset(t)
+	res := f.deploy(t, c1, "dev", markCommand, "INPUT_REDEPLOY=true")
+	if res.Err != nil {
+		t.Fatalf("%v\n%s", res.Err, res.Log)
+	}
+	if got := f.deployed(t); len(got) != 0 || !strings.Contains(res.Log, "newer than this run's "+c1[:7]) {
+		t.Errorf("the re-run deployed %v\n%s", got, res.Log)
+	}
+	deps, err := f.srv.Deployments("acme", "infra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := deps[len(deps)-1]
+	if last.SHA != c1 || last.States[len(last.States)-1] != "inactive" {
+		t.Errorf("the re-run's record %+v, want inactive", last)
+	}
+	if envs, _ := f.plan(t, c2); len(envs) != 0 {
+		t.Errorf("after the refused re-run, planned %v", envs)
+	}
+}

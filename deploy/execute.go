@@ -283,6 +283,7 @@ type deployment struct {
 	gh          *gh.Client
 	owner, repo string
 	id          int64
+	sha         string // the infra commit deployed
 	creator     string
 	env         string
 	logURL      string
@@ -343,7 +344,7 @@ func startDeployment(ctx context.Context, r *action.Runtime, ev *event.Context, 
 		}
 		r.Infof("recording the deployment of %s failed (%v); it was not created, trying once more", env, err)
 	}
-	dep := &deployment{gh: client, owner: owner, repo: repo, id: id, creator: creator, env: env, logURL: ev.RunURL, envURL: r.Input("environment-url")}
+	dep := &deployment{gh: client, owner: owner, repo: repo, id: id, sha: ref, creator: creator, env: env, logURL: ev.RunURL, envURL: r.Input("environment-url")}
 	if err := dep.status(ctx, "in_progress"); err != nil {
 		// Nothing ran: say so in the record if GitHub lets us, so the
 		// deployment does not look pending forever.
@@ -410,6 +411,25 @@ func (d *deployment) finish(ctx context.Context, state string) error {
 	return nil
 }
 
+// older refuses to put an older infra commit over a newer one: a re-run of
+// an old run's deploy job (or a run that waited long) would otherwise move
+// the environment back without a PR. Going back is what rollback is for.
+func (d *deployment) older(ctx context.Context, rec *Record) (string, error) {
+	if rec.SHA == "" || strings.EqualFold(rec.SHA, d.sha) {
+		return "", nil
+	}
+	// base...head = ours...theirs: "ahead" means their commit descends
+	// from ours, so ours is the older one.
+	cmp, _, err := d.gh.Repositories.CompareCommits(ctx, d.owner, d.repo, d.sha, rec.SHA, &gh.ListOptions{PerPage: 1})
+	if err != nil {
+		return "", ghclient.Wrap(fmt.Sprintf("compare %s with deployment %d's %s", abbrev(d.sha), rec.ID, abbrev(rec.SHA)), d.owner+"/"+d.repo, err)
+	}
+	if cmp.GetStatus() == "ahead" {
+		return fmt.Sprintf("deployment %d runs infra commit %s, newer than this run's %s; roll back through a PR (mode: rollback) instead", rec.ID, abbrev(rec.SHA), abbrev(d.sha)), nil
+	}
+	return "", nil
+}
+
 // staleAfter is how long an in-progress record can belong to a live run: a
 // GitHub-hosted job is stopped after 6 hours, so an older one was left by a
 // run that died without recording its end.
@@ -440,7 +460,7 @@ func (d *deployment) superseded(ctx context.Context, h *history, values map[stri
 			if same && !redeploy {
 				return fmt.Sprintf("deployment %d already deployed these versions", rec.ID), nil
 			}
-			return "", nil // records before the newest success are history
+			return d.older(ctx, rec)
 		// No status yet: created, its in_progress not written yet.
 		case same && !redeploy && (rec.State == "" || rec.State == "in_progress" || rec.State == "queued" || rec.State == "pending") && time.Since(rec.CreatedAt) < staleAfter:
 			return fmt.Sprintf("deployment %d of the same versions is in progress in another run", rec.ID), nil
