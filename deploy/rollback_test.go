@@ -189,6 +189,7 @@ func TestRollbackTo(t *testing.T) {
 		want   map[string]string
 	}{
 		{"key=sha lines", []string{"INPUT_ENVIRONMENT=staging", "INPUT_TO=api.tag=" + a1}, "", "", map[string]string{"api.tag": a1, "api.hold": "r"}},
+		{"a reason with quotes, a backslash and braces", []string{"INPUT_ENVIRONMENT=staging", "INPUT_TO=web.tag=" + w2, `INPUT_REASON=INC-1: "it" \ {sha} <b>`}, "", "", map[string]string{"web.tag": w2, "web.hold": `INC-1: "it" \ {sha} <b>`}},
 		{"one SHA and version-key", []string{"INPUT_ENVIRONMENT=dev", "INPUT_TO=" + a1, "INPUT_VERSION_KEY=api.tag"}, "", "", map[string]string{"api.tag": a1, "web.tag": w2}},
 		{"one SHA for two keys", []string{"INPUT_ENVIRONMENT=dev", "INPUT_TO=" + a1}, "to", "write key=sha lines", nil},
 		{"not a SHA", []string{"INPUT_ENVIRONMENT=dev", "INPUT_TO=v1.2"}, "to", "neither previous", nil},
