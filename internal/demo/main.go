@@ -143,7 +143,7 @@ func run(ctx context.Context, w io.Writer) error {
 	dev, _ := d.srv.ReadFile("acme", "infra", "main", "envs/dev.json")
 	d.detail("infra envs/dev.json on main now holds api.tag = %s", tagOf(dev))
 
-	d.say("infra: the bot's merge is a push to main: plan → deploy only what changed (dev)")
+	d.say("infra: the bot's merge is a push to main: plan (converge) → deploy what is not deployed yet (no record yet: every environment)")
 	infraAfter, err := d.branchSHA("acme", "infra", "main")
 	if err != nil {
 		return err
