@@ -54,12 +54,12 @@ func readCommon(r *action.Runtime) (common, error) {
 
 // Run dispatches on the mode.
 func Run(ctx context.Context, r *action.Runtime) error {
-	mode, err := r.ChoiceInput("mode", "", "plan", "deploy", "validate")
+	mode, err := r.ChoiceInput("mode", "", "plan", "deploy", "validate", "rollback")
 	if err != nil {
 		return err
 	}
 	if mode == "" {
-		return action.Inputf("mode", "is required (plan, deploy or validate)")
+		return action.Inputf("mode", "is required (plan, deploy, validate or rollback)")
 	}
 	c, err := readCommon(r)
 	if err != nil {
@@ -74,6 +74,8 @@ func Run(ctx context.Context, r *action.Runtime) error {
 		return runPlan(ctx, r, ev, c)
 	case "deploy":
 		return runDeploy(ctx, r, ev, c)
+	case "rollback":
+		return runRollback(ctx, r, ev, c)
 	default:
 		return runValidate(ctx, r, ev, c)
 	}

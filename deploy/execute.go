@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v60/github"
 
@@ -85,12 +88,24 @@ func varName(key string) string {
 // runs unrecorded), then the command with the versions in its environment,
 // its output streamed, then the final status.
 func runDeploy(ctx context.Context, r *action.Runtime, ev *event.Context, c common) error {
+	// Masked whatever else happens: the command's output is the user's, and
+	// a token must not appear in it even when no record is written.
+	r.Mask(r.Input("github-token"))
+	r.Mask(r.Getenv("GITHUB_TOKEN"))
 	envName, err := r.RequiredInput("environment")
 	if err != nil {
 		return err
 	}
 	if err := validEnvironment(envName); err != nil {
 		return action.Inputf("environment", "%v", err)
+	}
+	redeploy, err := r.BoolInput("redeploy", false)
+	if err != nil {
+		return err
+	}
+	trusted, err := deployers(r)
+	if err != nil {
+		return err
 	}
 	dryRun, err := r.BoolInput("dry-run", false)
 	if err != nil {
@@ -152,6 +167,32 @@ func runDeploy(ctx context.Context, r *action.Runtime, ev *event.Context, c comm
 		if err := r.SetOutput("deployment-id", strconv.FormatInt(dep.id, 10)); err != nil {
 			return fmt.Errorf("deploy %s: %w", envName, err)
 		}
+		if !slices.ContainsFunc(trusted, func(t string) bool { return strings.EqualFold(t, dep.creator) }) {
+			r.Warningf("deployment %d is recorded as %s, which deployers (%s) does not list: converge and rollback will not count it", dep.id, dep.creator, strings.Join(trusted, ", "))
+			trusted = append(trusted, dep.creator)
+		}
+		h := &history{gh: dep.gh, owner: dep.owner, repo: dep.repo, trusted: trusted, warn: r.Warningf}
+		why, err := dep.superseded(ctx, h, values, redeploy)
+		if err != nil {
+			err = fmt.Errorf("deploy %s: nothing was run: %w", envName, err)
+			if serr := dep.status(context.WithoutCancel(ctx), "error"); serr != nil {
+				r.Warningf("deployment %d of %s stays in progress: %v", dep.id, envName, serr)
+			}
+			return err
+		}
+		if why != "" {
+			// Not a deploy: this record says so and steps aside, so that it
+			// is never mistaken for the one that ran.
+			if err := dep.statusDesc(ctx, "inactive", why); err != nil {
+				return fmt.Errorf("deploy %s: %s, but marking deployment %d inactive failed: %w", envName, why, dep.id, err)
+			}
+			r.Noticef("%s: not deployed again (%s)", envName, why)
+			if err := r.SetOutput("version", version); err != nil {
+				return fmt.Errorf("deploy %s: %w", envName, err)
+			}
+			return r.Summary(fmt.Sprintf("### %s not deployed again\n\n%s\n", action.MDEscape(envName), action.MDEscape(why)))
+		}
+		vars = append(vars, "DEPLOYMENT_ID="+strconv.FormatInt(dep.id, 10))
 	}
 	// Only now: a run refused before it deploys writes no output.
 	if err := r.SetOutput("version", version); err != nil {
@@ -165,7 +206,11 @@ func runDeploy(ctx context.Context, r *action.Runtime, ev *event.Context, c comm
 	}
 	var recordErr error
 	if dep != nil {
-		recordErr = dep.finish(ctx, state)
+		// A cancelled run still gets its outcome recorded: the record is
+		// what the next converge run reads.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		recordErr = dep.finish(fctx, state)
+		cancel()
 	}
 	if runErr != nil {
 		return fmt.Errorf("deploy %s: %w", envName, runErr)
@@ -200,7 +245,7 @@ func versionRows(values map[string]string) string {
 func runCommand(ctx context.Context, r *action.Runtime, command string, vars []string) (int, error) {
 	cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command)
 	cmd.Dir = r.WorkDir
-	cmd.Env = append(r.Environ(), vars...)
+	cmd.Env = append(commandEnv(r.Environ()), vars...)
 	cmd.Stdout, cmd.Stderr = r.Stdout, r.Stdout
 	err := cmd.Run()
 	var exit *exec.ExitError
@@ -213,10 +258,33 @@ func runCommand(ctx context.Context, r *action.Runtime, command string, vars []s
 	return 0, nil
 }
 
+// commandEnv is the runner's environment without what the action was given
+// or could act with: the command gets its values (ENVIRONMENT, VERSION,
+// VERSIONS_JSON, VERSION_<KEY>, DEPLOYMENT_ID) and the runner's own
+// variables, never the token (INPUT_GITHUB_TOKEN) or another input, nor the
+// runner's credentials for the Actions service and OIDC.
+func commandEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		switch up := strings.ToUpper(k); {
+		case strings.HasPrefix(up, "INPUT_"), up == "ACTIONS_RUNTIME_TOKEN", strings.HasPrefix(up, "ACTIONS_ID_TOKEN_REQUEST_"):
+			continue
+		// The values the command gets come from this run only.
+		case up == "ENVIRONMENT", up == "VERSION", up == "VERSIONS_JSON", up == "DEPLOYMENT_ID", strings.HasPrefix(up, "VERSION_"):
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
 type deployment struct {
 	gh          *gh.Client
 	owner, repo string
 	id          int64
+	sha         string // the infra commit deployed
+	creator     string
 	env         string
 	logURL      string
 	envURL      string
@@ -239,12 +307,12 @@ func startDeployment(ctx context.Context, r *action.Runtime, ev *event.Context, 
 	// The request id lets a create whose answer was lost be found again
 	// instead of repeated (two records of one deploy).
 	requestID := fmt.Sprintf("%016x", rand.Uint64())
-	payload := map[string]any{"versions": values, "run_url": ev.RunURL, "request_id": requestID}
+	// The versions in the payload are what converge and rollback read back.
 	req := &gh.DeploymentRequest{
 		Ref:                   gh.String(ref),
 		Task:                  gh.String("deploy"),
 		Environment:           gh.String(env),
-		Payload:               payload,
+		Payload:               payload{Versions: values, RunURL: ev.RunURL, RequestID: requestID},
 		Description:           gh.String("cicd-excellence deploy of " + env),
 		AutoMerge:             gh.Bool(false),
 		RequiredContexts:      &[]string{},
@@ -252,10 +320,11 @@ func startDeployment(ctx context.Context, r *action.Runtime, ev *event.Context, 
 		TransientEnvironment:  gh.Bool(false),
 	}
 	var id int64
+	var creator string
 	for attempt := 1; ; attempt++ {
 		d, _, err := client.Repositories.CreateDeployment(ctx, owner, repo, req)
 		if err == nil {
-			id = d.GetID()
+			id, creator = d.GetID(), d.GetCreator().GetLogin()
 			break
 		}
 		if ghclient.Status(err) < 500 && !ghclient.Unanswered(err) {
@@ -265,9 +334,9 @@ func startDeployment(ctx context.Context, r *action.Runtime, ev *event.Context, 
 		// No answer, or a server error: the record may exist all the same.
 		ghclient.AwaitInFlight(ctx, err)
 		found, ferr := findDeployment(ctx, client, owner, repo, ref, env, requestID)
-		if ferr == nil && found != 0 {
-			r.Infof("the deployment of %s was recorded although GitHub's answer was lost: using %d", env, found)
-			id = found
+		if ferr == nil && found != nil {
+			r.Infof("the deployment of %s was recorded although GitHub's answer was lost: using %d", env, found.GetID())
+			id, creator = found.GetID(), found.GetCreator().GetLogin()
 			break
 		}
 		if ferr != nil || attempt == 2 {
@@ -275,7 +344,7 @@ func startDeployment(ctx context.Context, r *action.Runtime, ev *event.Context, 
 		}
 		r.Infof("recording the deployment of %s failed (%v); it was not created, trying once more", env, err)
 	}
-	dep := &deployment{gh: client, owner: owner, repo: repo, id: id, env: env, logURL: ev.RunURL, envURL: r.Input("environment-url")}
+	dep := &deployment{gh: client, owner: owner, repo: repo, id: id, sha: ref, creator: creator, env: env, logURL: ev.RunURL, envURL: r.Input("environment-url")}
 	if err := dep.status(ctx, "in_progress"); err != nil {
 		// Nothing ran: say so in the record if GitHub lets us, so the
 		// deployment does not look pending forever.
@@ -289,28 +358,33 @@ func startDeployment(ctx context.Context, r *action.Runtime, ev *event.Context, 
 }
 
 // findDeployment looks for this run's deployment by its request id.
-func findDeployment(ctx context.Context, client *gh.Client, owner, repo, sha, env, requestID string) (int64, error) {
+func findDeployment(ctx context.Context, client *gh.Client, owner, repo, sha, env, requestID string) (*gh.Deployment, error) {
 	list, _, err := client.Repositories.ListDeployments(ctx, owner, repo, &gh.DeploymentsListOptions{
 		SHA: sha, Environment: env, Task: "deploy", ListOptions: gh.ListOptions{PerPage: 30},
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	for _, d := range list {
-		var p struct {
-			RequestID string `json:"request_id"`
-		}
+		var p payload
 		if json.Unmarshal(d.Payload, &p) == nil && p.RequestID == requestID {
-			return d.GetID(), nil
+			return d, nil
 		}
 	}
-	return 0, nil
+	return nil, nil
 }
 
 func (d *deployment) status(ctx context.Context, state string) error {
+	return d.statusDesc(ctx, state, d.env+": "+state)
+}
+
+func (d *deployment) statusDesc(ctx context.Context, state, desc string) error {
+	if len(desc) > 140 { // GitHub's limit for a status description
+		desc = desc[:137] + "..."
+	}
 	req := &gh.DeploymentStatusRequest{
 		State:        gh.String(state),
-		Description:  gh.String(d.env + ": " + state),
+		Description:  gh.String(desc),
 		AutoInactive: gh.Bool(state == "success"),
 	}
 	if d.logURL != "" {
@@ -335,4 +409,62 @@ func (d *deployment) finish(ctx context.Context, state string) error {
 		return fmt.Errorf("deploy %s: the command ended (%s) but its record could not be completed: %w", d.env, state, err)
 	}
 	return nil
+}
+
+// older refuses to put an older infra commit over a newer one: a re-run of
+// an old run's deploy job (or a run that waited long) would otherwise move
+// the environment back without a PR. Going back is what rollback is for.
+func (d *deployment) older(ctx context.Context, rec *Record) (string, error) {
+	if rec.SHA == "" || strings.EqualFold(rec.SHA, d.sha) {
+		return "", nil
+	}
+	// base...head = ours...theirs: "ahead" means their commit descends
+	// from ours, so ours is the older one.
+	cmp, _, err := d.gh.Repositories.CompareCommits(ctx, d.owner, d.repo, d.sha, rec.SHA, &gh.ListOptions{PerPage: 1})
+	if err != nil {
+		return "", ghclient.Wrap(fmt.Sprintf("compare %s with deployment %d's %s", abbrev(d.sha), rec.ID, abbrev(rec.SHA)), d.owner+"/"+d.repo, err)
+	}
+	if cmp.GetStatus() == "ahead" {
+		return fmt.Sprintf("deployment %d runs infra commit %s, newer than this run's %s; roll back through a PR (mode: rollback) instead", rec.ID, abbrev(rec.SHA), abbrev(d.sha)), nil
+	}
+	return "", nil
+}
+
+// staleAfter is how long an in-progress record can belong to a live run: a
+// GitHub-hosted job is stopped after 6 hours, so an older one was left by a
+// run that died without recording its end.
+const staleAfter = 6 * time.Hour
+
+// superseded says why this run must not run the command, or "" when it
+// should. Without a concurrency group two runs may plan the same deploy;
+// the records decide which one runs it: the environment's newest
+// successful record already has these versions (unless redeploy), or an
+// older record of the same versions is still in progress (the run that
+// created it first runs; ids are GitHub's creation order). redeploy skips
+// both checks.
+func (d *deployment) superseded(ctx context.Context, h *history, values map[string]string, redeploy bool) (string, error) {
+	recs, err := h.records(ctx, d.env)
+	if err != nil {
+		return "", err
+	}
+	for _, rec := range recs {
+		if rec.ID >= d.id {
+			continue // a newer run defers to this one
+		}
+		if err := h.statuses(ctx, rec); err != nil {
+			return "", err
+		}
+		same := maps.Equal(rec.Versions, values)
+		switch {
+		case rec.Succeeded:
+			if same && !redeploy {
+				return fmt.Sprintf("deployment %d already deployed these versions", rec.ID), nil
+			}
+			return d.older(ctx, rec)
+		// No status yet: created, its in_progress not written yet.
+		case same && !redeploy && (rec.State == "" || rec.State == "in_progress" || rec.State == "queued" || rec.State == "pending") && time.Since(rec.CreatedAt) < staleAfter:
+			return fmt.Sprintf("deployment %d of the same versions is in progress in another run", rec.ID), nil
+		}
+	}
+	return "", nil
 }

@@ -18,6 +18,13 @@ import (
 // value by value, from the checked-out history; only when a commit is not
 // there (a shallow clone, a force push) does it read through the API.
 func runPlan(ctx context.Context, r *action.Runtime, ev *event.Context, c common) error {
+	kind, err := r.ChoiceInput("plan", "diff", "diff", "converge")
+	if err != nil {
+		return err
+	}
+	if kind == "converge" {
+		return runConverge(ctx, r, ev, c)
+	}
 	before, after := r.Input("before"), r.Input("after")
 	if before == "" {
 		before = ev.Before
@@ -77,12 +84,24 @@ func runPlan(ctx context.Context, r *action.Runtime, ev *event.Context, c common
 	for _, n := range res.Notes {
 		r.Infof("note: %s", n)
 	}
+	warnUntracked(r, res, c)
 	if res.Changed {
 		r.Infof("deploy, in order: %s", strings.Join(envs, ", "))
 	} else {
 		r.Infof("no tracked version changed between %s and %s: nothing to deploy", before[:7], after[:7])
 	}
 	return r.Summary(planSummary(res, app, ev.ServerURL, before, after))
+}
+
+// warnUntracked says loudly which environment files hold no tracked key:
+// nothing in them is ever deployed, most likely a typo in the key or in
+// tracked.
+func warnUntracked(r *action.Runtime, res *envdiff.Result, c common) {
+	if len(res.Untracked) == 0 {
+		return
+	}
+	r.Warningf("%s: no key matches tracked (%s), so nothing in them is ever deployed; fix the key names or the tracked input",
+		strings.Join(res.Untracked, ", "), strings.Join(c.tracked, ", "))
 }
 
 func planSummary(res *envdiff.Result, app, server, before, after string) string {

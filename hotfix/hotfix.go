@@ -7,13 +7,18 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"maps"
 	"net/http"
+	"path"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/cicd-excellence/actions/internal/action"
+	"github.com/cicd-excellence/actions/internal/envfile"
 	"github.com/cicd-excellence/actions/internal/ghclient"
 	"github.com/cicd-excellence/actions/internal/refname"
 )
@@ -29,6 +34,12 @@ type Request struct {
 	Owner, Repo            string
 	Name, Prefix, Base     string
 	RequireOnDefaultBranch bool
+	// With InfraOwner set, a Base naming an environment of the infra repo
+	// (a file <EnvDir>/<base>.json there) means the version it holds: the
+	// commit that environment runs.
+	InfraOwner, InfraRepo string
+	EnvDir                string
+	VersionKey            string
 }
 
 // Branch is the full branch name.
@@ -40,6 +51,9 @@ type Result struct {
 	SHA     string
 	URL     string
 	Created bool
+	// BaseEnvironment is the environment base named ("" for a commit, tag
+	// or branch), and BaseFile the infra file its version was read from.
+	BaseEnvironment, BaseFile string
 }
 
 // ParseRequest reads and validates the inputs; nothing is called before this
@@ -64,6 +78,12 @@ func ParseRequest(r *action.Runtime) (Request, error) {
 	if q.Owner, q.Repo, err = refname.Repo(repo); err != nil {
 		return q, action.Inputf("repository", "%v", err)
 	}
+	if infra := r.Input("infra-repo"); infra != "" {
+		if q.InfraOwner, q.InfraRepo, err = refname.Repo(infra); err != nil {
+			return q, action.Inputf("infra-repo", "%v", err)
+		}
+	}
+	q.EnvDir, q.VersionKey = r.Input("environments-dir"), r.Input("version-key")
 	return q, q.Validate()
 }
 
@@ -83,7 +103,74 @@ func (q Request) Validate() error {
 	if err := ValidateBase(q.Base); err != nil {
 		return action.Inputf("base", "%v", err)
 	}
+	if q.EnvDir != "" && (!envDirRE.MatchString(q.EnvDir) || path.Clean(q.EnvDir) != q.EnvDir || strings.HasPrefix(q.EnvDir, "../") || q.EnvDir == "..") {
+		return action.Inputf("environments-dir", "%s is not a clean directory inside the infra repository", strconv.Quote(q.EnvDir))
+	}
+	if q.VersionKey != "" {
+		if _, err := envfile.ParsePath(q.VersionKey); err != nil {
+			return action.Inputf("version-key", "%v", err)
+		}
+	}
 	return nil
+}
+
+var (
+	envDirRE  = regexp.MustCompile(`^[A-Za-z0-9._-][A-Za-z0-9._/-]*$`)
+	envNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+)
+
+// environmentBase resolves a base that names an environment of the infra
+// repo to the version its file holds. ok is false when base is no
+// environment there (then it is a commit, tag or branch of the app repo).
+func environmentBase(ctx context.Context, c *gh.Client, q Request) (sha, file string, ok bool, err error) {
+	if q.InfraOwner == "" || !envNameRE.MatchString(q.Base) {
+		return "", "", false, nil
+	}
+	dir := q.EnvDir
+	if dir == "" {
+		dir = "envs"
+	}
+	file = path.Join(dir, q.Base+".json")
+	infra := q.InfraOwner + "/" + q.InfraRepo
+	fc, _, _, err := c.Repositories.GetContents(ctx, q.InfraOwner, q.InfraRepo, file, nil)
+	switch {
+	case status(err) == http.StatusNotFound:
+		return "", "", false, nil
+	case err != nil:
+		return "", "", false, ghclient.Wrap("read "+file, infra, err)
+	case fc == nil || fc.GetType() != "file":
+		return "", "", false, nil
+	}
+	text, err := fc.GetContent()
+	if err != nil {
+		return "", "", false, fmt.Errorf("read %s of %s: %w", file, infra, err)
+	}
+	values, err := envfile.Values([]byte(text), nil)
+	if err != nil {
+		return "", "", false, fmt.Errorf("base %s: %s of %s: %w", q.Base, file, infra, err)
+	}
+	key := q.VersionKey
+	if key == "" {
+		switch {
+		case len(values) == 1:
+			for k := range values {
+				key = k
+			}
+		case values["api.tag"] != "":
+			key = "api.tag"
+		default:
+			keys := slices.Sorted(maps.Keys(values))
+			return "", "", false, action.Inputf("version-key", "is needed: %s of %s holds %d versions (%s)", file, infra, len(values), strings.Join(keys, ", "))
+		}
+	}
+	v, found := values[key]
+	if !found {
+		return "", "", false, action.Inputf("version-key", "%s is not a version key of %s in %s", strconv.Quote(key), file, infra)
+	}
+	if !refname.IsFullSHA(v) {
+		return "", "", false, action.Inputf("base", "%s: %s = %s in %s of %s is not a commit SHA", q.Base, key, strconv.Quote(v), file, infra)
+	}
+	return strings.ToLower(v), file, true, nil
 }
 
 // ValidateBase accepts a 7-40 digit hex SHA, or a tag or branch name.
@@ -103,6 +190,15 @@ func ValidateBase(base string) error {
 func Create(ctx context.Context, c *gh.Client, q Request, serverURL string, log func(string, ...any)) (Result, error) {
 	repo := q.Owner + "/" + q.Repo
 	res := Result{Branch: q.Branch(), URL: fmt.Sprintf("%s/%s/tree/%s", strings.TrimRight(serverURL, "/"), repo, q.Branch())}
+
+	// An environment's version, then validated like any other base.
+	if sha, file, ok, err := environmentBase(ctx, c, q); err != nil {
+		return res, err
+	} else if ok {
+		log("base %s: %s of %s/%s holds %s", q.Base, file, q.InfraOwner, q.InfraRepo, sha)
+		res.BaseEnvironment, res.BaseFile = q.Base, file
+		q.Base = sha
+	}
 
 	rc, _, err := c.Repositories.GetCommit(ctx, q.Owner, q.Repo, q.Base, &gh.ListOptions{PerPage: 1})
 	if err != nil {

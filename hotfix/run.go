@@ -33,6 +33,7 @@ func Run(ctx context.Context, r *action.Runtime) error {
 		"sha", res.SHA,
 		"url", res.URL,
 		"created", strconv.FormatBool(res.Created),
+		"base-environment", res.BaseEnvironment,
 	); err != nil {
 		return fmt.Errorf("hotfix: %w", err)
 	}
@@ -43,6 +44,10 @@ func Run(ctx context.Context, r *action.Runtime) error {
 	} else {
 		r.Infof("created %s at %s: %s", res.Branch, res.SHA, res.URL)
 	}
+	base := action.MDCode(q.Base)
+	if res.BaseEnvironment != "" {
+		base += " (" + action.MDCode(res.BaseFile) + " of " + action.MDEscape(q.InfraOwner+"/"+q.InfraRepo) + ")"
+	}
 	return r.Summary(fmt.Sprintf("### Hotfix branch\n\n| Branch | Commit | Base | Status |\n|---|---|---|---|\n| [%s](%s) | %s | %s | %s |\n",
-		action.MDEscape(res.Branch), res.URL, action.MDCode(res.SHA), action.MDCode(q.Base), verb))
+		action.MDEscape(res.Branch), res.URL, action.MDCode(res.SHA), base, verb))
 }

@@ -35,6 +35,13 @@ const (
 	appTokenAction = "actions/create-github-app-token@5d869da34e18e7287c1daad50e0b8ea0f506ce69"
 	botToken       = "ghs_demoBotToken0000000000000000000000"
 	botLogin       = "demo-pipeline[bot]"
+	// The workflows' own GITHUB_TOKEN: the deploy job records deployments
+	// with it, as github-actions[bot], the deployers converge trusts.
+	workflowToken = "ghs_demoWorkflowToken00000000000000000"
+	// Rollback PRs are opened by an identity of their own, not the bot
+	// that may bypass the approval: a human approves every rollback.
+	rollbackToken = "ghs_demoRollbackToken00000000000000000"
+	rollbackLogin = "demo-rollback[bot]"
 )
 
 func main() {
@@ -101,6 +108,8 @@ func run(ctx context.Context, w io.Writer) error {
 	}
 	defer d.srv.Close()
 	d.srv.AddToken(botToken, botLogin, githubtest.Write)
+	d.srv.AddToken(workflowToken, "github-actions[bot]", githubtest.Write)
+	d.srv.AddToken(rollbackToken, rollbackLogin, githubtest.Write)
 	d.srv.AddToken("ghp_reviewerToken", "alice", githubtest.Write)
 	if d.gh, err = ghclient.New(d.srv.APIURL(), &ghclient.Transport{Token: "ghp_reviewerToken"}); err != nil {
 		return err
@@ -134,7 +143,7 @@ func run(ctx context.Context, w io.Writer) error {
 	dev, _ := d.srv.ReadFile("acme", "infra", "main", "envs/dev.json")
 	d.detail("infra envs/dev.json on main now holds api.tag = %s", tagOf(dev))
 
-	d.say("infra: the bot's merge is a push to main: plan → deploy only what changed (dev)")
+	d.say("infra: the bot's merge is a push to main: plan (converge) → deploy what is not deployed yet (no record yet: every environment)")
 	infraAfter, err := d.branchSHA("acme", "infra", "main")
 	if err != nil {
 		return err
@@ -184,17 +193,25 @@ func run(ctx context.Context, w io.Writer) error {
 	}
 	d.showDeployed()
 
-	d.say("app: start a hotfix from the released commit (workflow_dispatch of hotfix.yml)")
+	if err := d.rollback(ctx); err != nil {
+		return err
+	}
+
+	d.say("app: start a hotfix from what runs in prod (workflow_dispatch of hotfix.yml, base: prod)")
 	if err := d.actWorkflow(ctx, "acme/app", ".github/workflows/hotfix.yml", "workflow_dispatch", "main",
-		fmt.Sprintf(`{"ref":"refs/heads/main","inputs":{"name":"login-crash","base":%q},"repository":{"full_name":"acme/app","default_branch":"main"}}`, appHead[:7]),
-		"name=login-crash", "base="+appHead[:7]); err != nil {
+		`{"ref":"refs/heads/main","inputs":{"name":"login-crash","base":"prod"},"repository":{"full_name":"acme/app","default_branch":"main"}}`,
+		"name=login-crash", "base=prod"); err != nil {
 		return err
 	}
 	hotfix, err := d.branchSHA("acme", "app", "hotfixes/login-crash")
 	if err != nil {
 		return err
 	}
-	d.detail("acme/app has hotfixes/login-crash at %s", hotfix[:7])
+	prod, _ := d.srv.ReadFile("acme", "infra", "main", "envs/prod.json")
+	d.detail("acme/app has hotfixes/login-crash at %s (prod runs api@%s)", hotfix[:7], tagOf(prod)[:7])
+	if hotfix != tagOf(prod) {
+		return fmt.Errorf("the hotfix starts at %s, not at prod's version %s", hotfix[:7], tagOf(prod)[:7])
+	}
 
 	d.say("audit trail: GitHub Deployments recorded on the infra repo")
 	deps, err := d.srv.Deployments("acme", "infra")
@@ -206,6 +223,76 @@ func run(ctx context.Context, w io.Writer) error {
 	}
 	fmt.Fprintln(w, "\ndemo finished: every step above ran for real (act, the local GitHub, the registry)")
 	return nil
+}
+
+// rollback rolls staging back to its previous deployment through a PR a
+// human approves, deploys it, and shows the hold keeping the next
+// promotion off staging.
+func (d *demo) rollback(ctx context.Context) error {
+	d.say("infra: roll staging back to its previous deployment (workflow_dispatch of rollback.yml)")
+	const reason = "INC-7: logins fail on v2"
+	if err := d.actWorkflow(ctx, "acme/infra", ".github/workflows/rollback.yml", "workflow_dispatch", "main",
+		fmt.Sprintf(`{"ref":"refs/heads/main","inputs":{"environment":"staging","to":"previous","reason":%q},"repository":{"full_name":"acme/infra","default_branch":"main"}}`, reason),
+		"environment=staging", "to=previous", "reason="+reason); err != nil {
+		return err
+	}
+	prs, _, err := d.gh.PullRequests.List(ctx, "acme", "infra", &gh.PullRequestListOptions{State: "open"})
+	if err != nil || len(prs) != 1 {
+		return fmt.Errorf("expected one open rollback PR, got %d (%v)", len(prs), err)
+	}
+	pr := prs[0]
+	d.detail("PR #%d %q by %s", pr.GetNumber(), pr.GetTitle(), pr.GetUser().GetLogin())
+	for _, line := range strings.Split(pr.GetBody(), "\n") {
+		if strings.HasPrefix(line, "|") || strings.HasPrefix(line, "From deployment") {
+			d.detail("%s", line)
+		}
+	}
+
+	d.say("infra: the rollback PR is validated, approved by a human and merged; the merge deploys staging")
+	if err := d.validatePR(ctx, pr); err != nil {
+		return err
+	}
+	if err := d.srv.Approve("acme", "infra", pr.GetNumber(), "alice"); err != nil {
+		return err
+	}
+	before, _ := d.branchSHA("acme", "infra", "main")
+	if _, _, err := d.gh.PullRequests.Merge(ctx, "acme", "infra", pr.GetNumber(), "", &gh.PullRequestOptions{MergeMethod: "rebase"}); err != nil {
+		return fmt.Errorf("merge the rollback: %w", err)
+	}
+	after, _ := d.branchSHA("acme", "infra", "main")
+	staging, _ := d.srv.ReadFile("acme", "infra", "main", "envs/staging.json")
+	d.detail("envs/staging.json on main: api.tag %s, hold %q", tagOf(staging)[:7], holdOf(staging))
+	if err := d.act_(ctx, "acme/infra", "push", "main",
+		fmt.Sprintf(`{"ref":"refs/heads/main","before":%q,"after":%q,"repository":{"full_name":"acme/infra","default_branch":"main"}}`, before, after)); err != nil {
+		return err
+	}
+	d.showDeployed()
+
+	d.say("infra: the next promotion to staging is skipped while staging is held")
+	if err := d.actWorkflow(ctx, "acme/infra", ".github/workflows/promote.yml", "workflow_dispatch", "main",
+		`{"ref":"refs/heads/main","inputs":{"from":"dev","to":"staging"},"repository":{"full_name":"acme/infra","default_branch":"main"}}`,
+		"from=dev", "to=staging"); err != nil {
+		return err
+	}
+	prs, _, err = d.gh.PullRequests.List(ctx, "acme", "infra", &gh.PullRequestListOptions{State: "open"})
+	if err != nil || len(prs) != 0 {
+		return fmt.Errorf("the held staging got a promotion PR (%d open, %v)", len(prs), err)
+	}
+	d.detail("no PR opened: staging stays at api@%s until a reviewed PR removes the hold", tagOf(staging)[:7])
+	return nil
+}
+
+func holdOf(file string) string {
+	const key = `"hold": "`
+	i := strings.Index(file, key)
+	if i < 0 {
+		return ""
+	}
+	rest := file[i+len(key):]
+	if j := strings.Index(rest, `"`); j >= 0 {
+		return rest[:j]
+	}
+	return ""
 }
 
 // seed creates the app and infra repositories from examples/, with every
@@ -269,7 +356,7 @@ func (d *demo) actWorkflow(ctx context.Context, repo, workflow, event, branch, p
 		Vars:    map[string]string{"REGISTRY": d.registry.Host, "BOT_LOGIN": botLogin},
 		Offline: []string{appTokenAction},
 		// GITHUB_TOKEN stands for the workflow's own token (github.token).
-		Secrets: map[string]string{"BOT_TOKEN": botToken, "GITHUB_TOKEN": botToken},
+		Secrets: map[string]string{"BOT_TOKEN": botToken, "GITHUB_TOKEN": workflowToken, "ROLLBACK_TOKEN": rollbackToken},
 		Timeout: 5 * time.Minute,
 	})
 	if err != nil {
@@ -332,13 +419,13 @@ func (d *demo) validatePR(ctx context.Context, pr *gh.PullRequest) error {
 		return err
 	}
 	payload := fmt.Sprintf(`{"action":"opened","number":%d,"pull_request":{"number":%d,"head":{"ref":%q,"sha":%q},"base":{"ref":"main","sha":%q},"user":{"login":%q}},"repository":{"full_name":"acme/infra","default_branch":"main"}}`,
-		pr.GetNumber(), pr.GetNumber(), pr.GetHead().GetRef(), pr.GetHead().GetSHA(), pr.GetBase().GetSHA(), botLogin)
+		pr.GetNumber(), pr.GetNumber(), pr.GetHead().GetRef(), pr.GetHead().GetSHA(), pr.GetBase().GetSHA(), pr.GetUser().GetLogin())
 	res, err := actrun.Run(ctx, actrun.Options{
 		Act: d.act, ActionsDir: d.actions, Binary: d.binary, WorkDir: dir,
 		RepoDir: clone, Repository: "acme/infra", Event: "pull_request", Payload: payload,
 		Env:     map[string]string{"GITHUB_API_URL": d.srv.APIURL(), "GITHUB_SERVER_URL": d.srv.ServerURL()},
 		Vars:    map[string]string{"BOT_LOGIN": botLogin},
-		Secrets: map[string]string{"BOT_TOKEN": botToken, "GITHUB_TOKEN": botToken},
+		Secrets: map[string]string{"BOT_TOKEN": botToken, "GITHUB_TOKEN": workflowToken},
 	})
 	if err != nil {
 		return err

@@ -42,6 +42,11 @@ type Result struct {
 	// FirstPush: before was the zero SHA. ForcePush: before is not an
 	// ancestor of after.
 	FirstPush, ForcePush bool
+	// Untracked are environment files (at after, or at the converged
+	// commit) with no key matching the tracked patterns: nothing in them is
+	// ever deployed, which callers must say loudly rather than deploy
+	// nothing forever.
+	Untracked []string
 }
 
 // FileError is an environment file that is not valid at a commit. Err is
@@ -199,6 +204,9 @@ func (p *planner) compare(ctx context.Context, env, oldFile, newFile, before, af
 	cur, err := p.values(ctx, after, newFile)
 	if err != nil {
 		return err
+	}
+	if len(cur) == 0 {
+		p.res.Untracked = append(p.res.Untracked, newFile)
 	}
 	var old map[string]string
 	if oldFile != "" {
