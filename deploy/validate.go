@@ -145,6 +145,7 @@ type validator struct {
 	guard      bool              // the bot guard applies to this PR
 	reach      map[string]string // env\x00key -> the app branch the new version is on
 	missing    map[string]bool   // owner/repo@sha reported as not a commit; env\x00key without a repository
+	approval   *bool             // the head is approved by a collaborator (cached)
 	problems   []Problem
 }
 
@@ -508,7 +509,13 @@ func (v *validator) botGuard(ctx context.Context, head map[string]map[string]str
 			continue
 		}
 		if !slices.Contains(v.cfg.botEnvs, env) {
-			v.add(file, 0, "bot", "a PR by %s may move only %s without a review (bot-environments); it changes %s", who, strings.Join(v.cfg.botEnvs, ", "), env)
+			ok, err := v.approved(ctx)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				v.add(file, 0, "bot", "a PR by %s may move only %s without a review (bot-environments); it changes %s: a collaborator must approve this head commit, then re-run validate", who, strings.Join(v.cfg.botEnvs, ", "), env)
+			}
 		}
 		if _, ok := head[env]; !ok {
 			continue // unparsable at head: already reported
@@ -583,6 +590,54 @@ func (v *validator) onlyVersions(ctx context.Context, fork, file, who string) er
 		}
 	}
 	return nil
+}
+
+// maxReviewPages bounds the review pages read (100 reviews each).
+const maxReviewPages = 10
+
+// approved reports whether the PR's head commit is approved by a
+// collaborator who is neither a bot nor the PR's author. The bot may bypass
+// the ruleset's approval rule, so for an environment outside bot-environments
+// this check is what makes its PR a reviewed one. As GitHub counts them, each
+// reviewer's latest approve/request-changes/dismissed review is the one that
+// counts, and an approval of an older head does not count (the ruleset's
+// dismiss_stale_reviews_on_push).
+func (v *validator) approved(ctx context.Context) (bool, error) {
+	if v.approval != nil {
+		return *v.approval, nil
+	}
+	owner, repo, err := refname.Repo(v.ev.Repository)
+	if err != nil || v.ev.PRNumber <= 0 {
+		return false, nil
+	}
+	latest := map[string]*gh.PullRequestReview{}
+	opts := &gh.ListOptions{PerPage: 100}
+	for page := 0; page < maxReviewPages; page++ {
+		reviews, resp, err := v.gh.PullRequests.ListReviews(ctx, owner, repo, v.ev.PRNumber, opts)
+		if err != nil {
+			return false, ghclient.Wrap(fmt.Sprintf("list the reviews of PR #%d", v.ev.PRNumber), owner+"/"+repo, err)
+		}
+		for _, r := range reviews {
+			if r.GetState() != "COMMENTED" && r.GetState() != "PENDING" {
+				latest[r.GetUser().GetLogin()] = r
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	ok := false
+	for login, r := range latest {
+		switch {
+		case r.GetState() != "APPROVED", r.GetCommitID() != v.ev.SHA, login == "", login == v.ev.PRAuthor, slices.Contains(v.cfg.bots, login):
+		case !slices.Contains([]string{"OWNER", "MEMBER", "COLLABORATOR"}, r.GetAuthorAssociation()):
+		default:
+			ok = true
+		}
+	}
+	v.approval = &ok
+	return ok, nil
 }
 
 // botCommits asks GitHub about every commit of the PR: the author must be a

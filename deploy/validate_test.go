@@ -157,17 +157,25 @@ func (f *guardFixture) pushAsHuman(branch string, files map[string]string) strin
 	return f.push(branch, humanLogin, fmt.Sprintf("%d+%s@users.noreply.github.com", f.srv.UserID(humanLogin), humanLogin), files)
 }
 
+// openPR opens a pull request of branch by author and returns its number.
+func (f *guardFixture) openPR(branch, author string) int {
+	f.t.Helper()
+	n, err := f.srv.OpenPullRequest("acme", f.infra, githubtest.NewPullRequest{Head: branch, Base: "main", Title: branch, User: author})
+	must(f.t, err)
+	return n
+}
+
 // validate checks out head in a fresh clone and runs validate on a
-// pull_request event for it.
-func (f *guardFixture) validate(base, headRef, head, author string, env ...string) (string, error) {
+// pull_request event for PR number.
+func (f *guardFixture) validate(number int, base, headRef, head, author string, env ...string) (string, error) {
 	f.t.Helper()
 	dir := filepath.Join(f.t.TempDir(), "checkout")
 	f.gitIn("", "clone", "-q", f.srv.CloneURL("acme", f.infra, githubtest.DefaultToken), dir)
 	f.gitIn(dir, "remote", "remove", "origin") // the token was in its URL
 	f.gitIn(dir, "checkout", "-q", "--detach", head)
 	ev := filepath.Join(f.t.TempDir(), "event.json")
-	body := fmt.Sprintf(`{"pull_request":{"number":1,"head":{"ref":%q,"sha":%q,"repo":{"full_name":"acme/%s"}},"base":{"ref":"main","sha":%q},"user":{"login":%q}},"repository":{"full_name":"acme/%s","default_branch":"main"}}`,
-		headRef, head, f.infra, base, author, f.infra)
+	body := fmt.Sprintf(`{"pull_request":{"number":%d,"head":{"ref":%q,"sha":%q,"repo":{"full_name":"acme/%s"}},"base":{"ref":"main","sha":%q},"user":{"login":%q}},"repository":{"full_name":"acme/%s","default_branch":"main"}}`,
+		number, headRef, head, f.infra, base, author, f.infra)
 	must(f.t, os.WriteFile(ev, []byte(body), 0o644))
 	_, log, err := run(f.t, dir, append([]string{"INPUT_MODE=validate", "GITHUB_EVENT_NAME=pull_request", "GITHUB_EVENT_PATH=" + ev,
 		"GITHUB_REPOSITORY=acme/" + f.infra, "GITHUB_API_URL=" + f.srv.APIURL(), "INPUT_GITHUB_TOKEN=" + githubtest.DefaultToken,
@@ -191,6 +199,8 @@ func TestValidateBotGuard(t *testing.T) {
 	tests := []struct {
 		name, branch, author string
 		head                 func(branch string) string
+		approve              string                     // login approving the PR after head
+		after                func(branch string) string // commits after the approval
 		env                  []string
 		want                 []string // substrings of the log; none: validate passes
 	}{
@@ -223,6 +233,17 @@ func TestValidateBotGuard(t *testing.T) {
 		{name: "attacker: a bot PR changing prod", branch: "cicd-excellence/prod/a", author: botLogin,
 			head: func(b string) string { return f.botCommit(b, map[string]string{"envs/prod.json": apiEnv(f.c2)}) },
 			want: []string{"::error file=envs/prod.json::bot: a PR by pipeline[bot] may move only dev without a review (bot-environments); it changes prod"}},
+		{name: "a bot promotion to staging approved by a collaborator", branch: "cicd-excellence/staging/a", author: botLogin, approve: humanLogin,
+			head: func(b string) string { return f.botCommit(b, map[string]string{"envs/staging.json": apiEnv(f.c2)}) }},
+		{name: "a bot promotion to staging approved by the bot itself", branch: "cicd-excellence/staging/b", author: botLogin, approve: botLogin,
+			head: func(b string) string { return f.botCommit(b, map[string]string{"envs/staging.json": apiEnv(f.c2)}) },
+			want: []string{"it changes staging: a collaborator must approve this head commit"}},
+		{name: "attacker: the bot pushes after the approval", branch: "cicd-excellence/staging/c", author: botLogin, approve: humanLogin,
+			head: func(b string) string { return f.botCommit(b, map[string]string{"envs/staging.json": apiEnv(f.c2)}) },
+			after: func(b string) string {
+				return f.botCommit(b, map[string]string{"envs/staging.json": strings.Replace(apiEnv(f.c2), "2\n", "2 \n", 1)})
+			},
+			want: []string{"it changes staging: a collaborator must approve this head commit"}},
 		{name: "the bot's login on any branch", branch: "bump", author: botLogin,
 			head: func(b string) string { return f.botCommit(b, map[string]string{"envs/qa.json": apiEnv(f.h1)}) },
 			want: []string{"may move only dev without a review (bot-environments); it changes qa"}},
@@ -286,7 +307,14 @@ func TestValidateBotGuard(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f.t = t
 			head := tc.head(tc.branch)
-			log, err := f.validate(base, tc.branch, head, tc.author, append([]string{"INPUT_APP_REPO=acme/api"}, tc.env...)...)
+			n := f.openPR(tc.branch, tc.author)
+			if tc.approve != "" {
+				must(t, f.srv.Approve("acme", f.infra, n, tc.approve))
+			}
+			if tc.after != nil {
+				head = tc.after(tc.branch)
+			}
+			log, err := f.validate(n, base, tc.branch, head, tc.author, append([]string{"INPUT_APP_REPO=acme/api"}, tc.env...)...)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("validate failed: %v\n%s", err, log)
@@ -341,12 +369,13 @@ func TestValidateServices(t *testing.T) {
 			} else {
 				head, author = f.pushAsHuman(tc.branch, tc.files), humanLogin
 			}
+			n := f.openPR(tc.branch, author)
 			var env []string
 			if tc.branch == "s6" {
 				env = append(env, "INPUT_SERVICES_FILE=ops/services.json")
 			}
 			// app-repo is ignored while a services file exists.
-			log, err := f.validate(base, tc.branch, head, author, append(env, "INPUT_APP_REPO=acme/web")...)
+			log, err := f.validate(n, base, tc.branch, head, author, append(env, "INPUT_APP_REPO=acme/web")...)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("validate failed: %v\n%s", err, log)
