@@ -417,3 +417,66 @@ func TestValidateInputs(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateCrowd: validate runs of a good and of an attacker's bot PR,
+// many at once against the same GitHub and in any order, each give their
+// own verdict.
+func TestValidateCrowd(t *testing.T) {
+	f := newGuardFixture(t)
+	base := f.newInfra("infra", map[string]string{"envs/dev.json": apiEnv(f.c2), "envs/staging.json": apiEnv(f.c1)})
+	good := f.botCommit("cicd-excellence/dev/good", map[string]string{"envs/dev.json": apiEnv(f.c3)})
+	goodPR := f.openPR("cicd-excellence/dev/good", botLogin)
+	bad := f.push("cicd-excellence/dev/bad", botLogin, fmt.Sprintf("%d+%s@users.noreply.github.com", f.srv.UserID(botLogin), botLogin),
+		map[string]string{"envs/dev.json": apiEnv(f.c3)})
+	badPR := f.openPR("cicd-excellence/dev/bad", botLogin)
+	for i := range 6 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			g := *f
+			g.t = t
+			if i%2 == 0 {
+				if log, err := g.validate(goodPR, base, "cicd-excellence/dev/good", good, botLogin, "INPUT_APP_REPO=acme/api"); err != nil {
+					t.Errorf("the bot's own PR failed: %v\n%s", err, log)
+				}
+				return
+			}
+			log, err := g.validate(badPR, base, "cicd-excellence/dev/bad", bad, botLogin, "INPUT_APP_REPO=acme/api")
+			if err == nil || !strings.Contains(log, "GitHub has not verified its signature") {
+				t.Errorf("the forged commit passed: %v\n%s", err, log)
+			}
+		})
+	}
+}
+
+func TestJSONDiff(t *testing.T) {
+	tests := []struct {
+		name, a, b string
+		want       string // paths joined with ", "
+	}{
+		{"equal, formatting aside", `{"a": {"tag": "x", "n": 1}}`, "{\"a\":{\"n\":1,\n\"tag\":\"x\"}}", ""},
+		{"a changed value", `{"a": {"tag": "x"}}`, `{"a": {"tag": "y"}}`, "a.tag"},
+		{"a number written differently", `{"n": 1}`, `{"n": 1.0}`, "n"},
+		{"a key added with null", `{"a": {}}`, `{"a": {"hold": null}}`, "a.hold"},
+		{"an object added", `{}`, `{"b": {"tag": "x", "c": {"d": 1}}}`, "b.c.d, b.tag"},
+		{"an object removed", `{"b": {"tag": "x"}}`, `{}`, "b.tag"},
+		{"an empty object added", `{}`, `{"b": {}}`, "b"},
+		{"an array changed", `{"l": [1, 2]}`, `{"l": [2, 1]}`, "l"},
+		{"a type changed", `{"a": {"tag": "x"}}`, `{"a": "x"}`, "a"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var a, b any
+			must(t, decodeJSON([]byte(tc.a), &a))
+			must(t, decodeJSON([]byte(tc.b), &b))
+			var diffs [][]string
+			jsonDiff(a, b, nil, &diffs)
+			var got []string
+			for _, d := range diffs {
+				got = append(got, strings.Join(d, "."))
+			}
+			if strings.Join(got, ", ") != tc.want {
+				t.Errorf("diff = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
