@@ -111,7 +111,12 @@ func runValidate(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 	if err := v.loadServices(r); err != nil {
 		return err
 	}
-	v.guard = v.isPR() && (strings.HasPrefix(ev.HeadRef, refname.BotBranchPrefix) || slices.Contains(cfg.bots, ev.PRAuthor))
+	botPR := strings.HasPrefix(ev.HeadRef, refname.BotBranchPrefix) || slices.Contains(cfg.bots, ev.PRAuthor)
+	if botPR && !v.isPR() && (ev.Name == event.PullRequest || ev.Name == event.PullRequestTarget) {
+		// Fail closed: without both SHAs the guard cannot run.
+		return fmt.Errorf("validate: the %s payload lacks full base and head SHAs (pull_request.base.sha, pull_request.head.sha), so the bot guard cannot run", ev.Name)
+	}
+	v.guard = v.isPR() && botPR
 	if v.repos != nil || v.guard {
 		if v.gh, err = ghclient.FromRuntime(r); err != nil {
 			return err
@@ -135,18 +140,19 @@ func runValidate(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 }
 
 type validator struct {
-	cfg        validateConfig
-	gh         *gh.Client
-	git        envdiff.GitReader
-	dir        string
-	ev         *event.Context
-	repos      *servicemap.Map // nil: no app repository configured, versions are not looked up
-	infraOwner string
-	guard      bool              // the bot guard applies to this PR
-	reach      map[string]string // env\x00key -> the app branch the new version is on
-	missing    map[string]bool   // owner/repo@sha reported as not a commit; env\x00key without a repository
-	approval   *bool             // the head is approved by a collaborator (cached)
-	problems   []Problem
+	cfg            validateConfig
+	gh             *gh.Client
+	git            envdiff.GitReader
+	dir            string
+	ev             *event.Context
+	repos          *servicemap.Map // nil: no app repository configured, versions are not looked up
+	infraOwner     string
+	guard          bool              // the bot guard applies to this PR
+	reach          map[string]string // env\x00key -> the app branch the new version is on
+	missing        map[string]bool   // owner/repo@sha reported as not a commit; env\x00key without a repository
+	approval       *bool             // the head is approved by a collaborator (cached)
+	servicesBroken bool              // the services file is there but unreadable: reported already
+	problems       []Problem
 }
 
 func (v *validator) add(file string, line int, rule, format string, args ...any) {
@@ -175,6 +181,7 @@ func (v *validator) loadServices(r *action.Runtime) error {
 			line, _ = strconv.Atoi(mm[1])
 		}
 		v.add(v.cfg.servicesFile, line, "services", "%v", err)
+		v.servicesBroken = true
 		return nil
 	}
 	if v.cfg.appOwner != "" {
@@ -336,7 +343,7 @@ func (v *validator) baseValues(ctx context.Context, head map[string]map[string]s
 // key). The bot never moves a version backwards.
 func (v *validator) versionMoves(ctx context.Context, head, base map[string]map[string]string) error {
 	if v.repos == nil {
-		if v.guard {
+		if v.guard && !v.servicesBroken {
 			v.add(v.cfg.servicesFile, 0, "bot", "neither %s nor app-repo says which app repository the versions come from, so the bot's versions cannot be checked", v.cfg.servicesFile)
 		}
 		return nil

@@ -30,7 +30,9 @@ type guardFixture struct {
 	srv   *githubtest.Server
 	bot   *gh.Client
 	infra string // name of the infra repo under acme
-	human string // the human's clone
+	// headRepo is the PR's head repository in the payload (default acme/<infra>).
+	headRepo string
+	human    string // the human's clone
 	// app commits: c1 → c2 → c3 on main, h1 on hotfixes/1 from c1, f1 on an
 	// unmerged branch from c2; w1 → w2 on acme/web's main.
 	c1, c2, c3, h1, f1, w1, w2 string
@@ -174,8 +176,12 @@ func (f *guardFixture) validate(number int, base, headRef, head, author string, 
 	f.gitIn(dir, "remote", "remove", "origin") // the token was in its URL
 	f.gitIn(dir, "checkout", "-q", "--detach", head)
 	ev := filepath.Join(f.t.TempDir(), "event.json")
-	body := fmt.Sprintf(`{"pull_request":{"number":%d,"head":{"ref":%q,"sha":%q,"repo":{"full_name":"acme/%s"}},"base":{"ref":"main","sha":%q},"user":{"login":%q}},"repository":{"full_name":"acme/%s","default_branch":"main"}}`,
-		number, headRef, head, f.infra, base, author, f.infra)
+	headRepo := f.headRepo
+	if headRepo == "" {
+		headRepo = "acme/" + f.infra
+	}
+	body := fmt.Sprintf(`{"pull_request":{"number":%d,"head":{"ref":%q,"sha":%q,"repo":{"full_name":%q}},"base":{"ref":"main","sha":%q},"user":{"login":%q}},"repository":{"full_name":"acme/%s","default_branch":"main"}}`,
+		number, headRef, head, headRepo, base, author, f.infra)
 	must(f.t, os.WriteFile(ev, []byte(body), 0o644))
 	_, log, err := run(f.t, dir, append([]string{"INPUT_MODE=validate", "GITHUB_EVENT_NAME=pull_request", "GITHUB_EVENT_PATH=" + ev,
 		"GITHUB_REPOSITORY=acme/" + f.infra, "GITHUB_API_URL=" + f.srv.APIURL(), "INPUT_GITHUB_TOKEN=" + githubtest.DefaultToken,
@@ -328,6 +334,35 @@ func TestValidateBotGuard(t *testing.T) {
 				if !strings.Contains(log, w) {
 					t.Errorf("log lacks %q\n%s", w, log)
 				}
+			}
+		})
+	}
+}
+
+// TestValidateBotGuardPayload: the guard fails closed on what the event
+// payload says.
+func TestValidateBotGuardPayload(t *testing.T) {
+	f := newGuardFixture(t)
+	base := f.newInfra("infra", map[string]string{"envs/dev.json": apiEnv(f.c2)})
+	head := f.botCommit("cicd-excellence/dev/a", map[string]string{"envs/dev.json": apiEnv(f.c3)})
+	n := f.openPR("cicd-excellence/dev/a", botLogin)
+	tests := []struct {
+		name, base, headRepo, want string
+	}{
+		{"the bot's own PR", base, "", ""},
+		{"attacker: a PR from a fork", base, "mallory/infra", "bot: the PR comes from mallory/infra; the bot's PRs come from branches of acme/infra itself"},
+		{"a payload without the base SHA", "", "", "lacks full base and head SHAs"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := *f
+			g.t, g.headRepo = t, tc.headRepo
+			log, err := g.validate(n, tc.base, "cicd-excellence/dev/a", head, botLogin, "INPUT_APP_REPO=acme/api")
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("validate failed: %v\n%s", err, log)
+			case tc.want != "" && (err == nil || !strings.Contains(log+err.Error(), tc.want)):
+				t.Fatalf("err = %v, want %q\n%s", err, tc.want, log)
 			}
 		})
 	}
