@@ -126,6 +126,9 @@ func runValidate(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 	if err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}
+	for _, n := range v.notes {
+		r.Noticef("validate: %s", n)
+	}
 	for _, p := range problems {
 		r.ErrorAt(p.File, p.Line, "%s: %s", p.Rule, p.Msg)
 	}
@@ -150,7 +153,7 @@ type validator struct {
 	guard          bool              // the bot guard applies to this PR
 	reach          map[string]string // env\x00key -> the app branch the new version is on
 	missing        map[string]bool   // owner/repo@sha reported as not a commit; env\x00key without a repository
-	approval       *bool             // the head is approved by a collaborator (cached)
+	notes          []string          // printed as notices
 	servicesBroken bool              // the services file is there but unreadable: reported already
 	problems       []Problem
 }
@@ -238,7 +241,17 @@ func (v *validator) run(ctx context.Context) ([]Problem, []string, error) {
 			return nil, nil, err
 		}
 		if v.guard {
-			if err := v.botGuard(ctx, head); err != nil {
+			// A head a collaborator approved is a reviewed change, whoever
+			// made it (a rollback identity, a human on a bot branch): the
+			// rules of human PRs apply. Unreviewed, the bot's limits do.
+			ok, who, err := v.approved(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ok {
+				v.notes = append(v.notes, fmt.Sprintf("the bot guard's limits do not apply: %s approved the head commit %s", who, refname.Short(v.ev.SHA)))
+				v.guard = false
+			} else if err := v.botGuard(ctx, head); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -516,13 +529,7 @@ func (v *validator) botGuard(ctx context.Context, head map[string]map[string]str
 			continue
 		}
 		if !slices.Contains(v.cfg.botEnvs, env) {
-			ok, err := v.approved(ctx)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				v.add(file, 0, "bot", "a PR by %s may move only %s without a review (bot-environments); it changes %s: a collaborator must approve this head commit, then re-run validate", who, strings.Join(v.cfg.botEnvs, ", "), env)
-			}
+			v.add(file, 0, "bot", "a PR by %s may move only %s without a review (bot-environments); it changes %s: a collaborator must approve this head commit, then re-run validate", who, strings.Join(v.cfg.botEnvs, ", "), env)
 		}
 		if _, ok := head[env]; !ok {
 			continue // unparsable at head: already reported
@@ -603,26 +610,23 @@ func (v *validator) onlyVersions(ctx context.Context, fork, file, who string) er
 const maxReviewPages = 10
 
 // approved reports whether the PR's head commit is approved by a
-// collaborator who is neither a bot nor the PR's author. The bot may bypass
-// the ruleset's approval rule, so for an environment outside bot-environments
-// this check is what makes its PR a reviewed one. As GitHub counts them, each
+// collaborator who is neither a bot nor the PR's author, and by whom. The bot
+// may bypass the ruleset's approval rule, so for a PR the guard applies to
+// this check is what makes it a reviewed one. As GitHub counts them, each
 // reviewer's latest approve/request-changes/dismissed review is the one that
 // counts, and an approval of an older head does not count (the ruleset's
 // dismiss_stale_reviews_on_push).
-func (v *validator) approved(ctx context.Context) (bool, error) {
-	if v.approval != nil {
-		return *v.approval, nil
-	}
+func (v *validator) approved(ctx context.Context) (bool, string, error) {
 	owner, repo, err := refname.Repo(v.ev.Repository)
 	if err != nil || v.ev.PRNumber <= 0 {
-		return false, nil
+		return false, "", nil
 	}
 	latest := map[string]*gh.PullRequestReview{}
 	opts := &gh.ListOptions{PerPage: 100}
 	for page := 0; page < maxReviewPages; page++ {
 		reviews, resp, err := v.gh.PullRequests.ListReviews(ctx, owner, repo, v.ev.PRNumber, opts)
 		if err != nil {
-			return false, ghclient.Wrap(fmt.Sprintf("list the reviews of PR #%d", v.ev.PRNumber), owner+"/"+repo, err)
+			return false, "", ghclient.Wrap(fmt.Sprintf("list the reviews of PR #%d", v.ev.PRNumber), owner+"/"+repo, err)
 		}
 		for _, r := range reviews {
 			if r.GetState() != "COMMENTED" && r.GetState() != "PENDING" {
@@ -634,17 +638,16 @@ func (v *validator) approved(ctx context.Context) (bool, error) {
 		}
 		opts.Page = resp.NextPage
 	}
-	ok := false
-	for login, r := range latest {
+	for _, login := range sortedKeys(latest) {
+		r := latest[login]
 		switch {
 		case r.GetState() != "APPROVED", r.GetCommitID() != v.ev.SHA, login == "", login == v.ev.PRAuthor, slices.Contains(v.cfg.bots, login):
 		case !slices.Contains([]string{"OWNER", "MEMBER", "COLLABORATOR"}, r.GetAuthorAssociation()):
 		default:
-			ok = true
+			return true, login, nil
 		}
 	}
-	v.approval = &ok
-	return ok, nil
+	return false, "", nil
 }
 
 // botCommits asks GitHub about every commit of the PR: the author must be a

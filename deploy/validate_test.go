@@ -21,6 +21,10 @@ const (
 	botToken   = "ghs_pipelinebot0123456789"
 	humanLogin = "alice"
 	humanToken = "ghp_alice0123456789abcdef"
+	// rollbackLogin opens rollback PRs (on bot branches, through
+	// open-infra-pr) that a human approves; it is not in the bot input.
+	rollbackLogin = "rollback[bot]"
+	rollbackToken = "ghs_rollback0123456789"
 )
 
 // guardFixture is a local GitHub with app repositories of real history and
@@ -29,7 +33,8 @@ type guardFixture struct {
 	t     *testing.T
 	srv   *githubtest.Server
 	bot   *gh.Client
-	infra string // name of the infra repo under acme
+	rb    *gh.Client // the rollback identity
+	infra string     // name of the infra repo under acme
 	// headRepo is the PR's head repository in the payload (default acme/<infra>).
 	headRepo string
 	human    string // the human's clone
@@ -53,6 +58,9 @@ func newGuardFixture(t *testing.T) *guardFixture {
 	f := &guardFixture{t: t, srv: srv}
 	var err error
 	f.bot, err = gh.NewClient(nil).WithAuthToken(botToken).WithEnterpriseURLs(srv.APIURL(), srv.APIURL())
+	must(t, err)
+	srv.AddToken(rollbackToken, rollbackLogin, githubtest.Write)
+	f.rb, err = gh.NewClient(nil).WithAuthToken(rollbackToken).WithEnterpriseURLs(srv.APIURL(), srv.APIURL())
 	must(t, err)
 	for _, name := range []string{"api", "web"} {
 		must(t, srv.CreateRepo(githubtest.RepoConfig{Owner: "acme", Name: name}))
@@ -114,20 +122,26 @@ func (f *guardFixture) gitIn(dir string, args ...string) string {
 // bot's token, as open-infra-pr does: GitHub signs these commits.
 func (f *guardFixture) botCommit(branch string, files map[string]string) string {
 	f.t.Helper()
+	return f.apiCommit(f.bot, branch, files)
+}
+
+// apiCommit commits files onto branch through the contents API as client.
+func (f *guardFixture) apiCommit(client *gh.Client, branch string, files map[string]string) string {
+	f.t.Helper()
 	ctx := context.Background()
-	if _, _, err := f.bot.Git.GetRef(ctx, "acme", f.infra, "heads/"+branch); err != nil {
-		main, _, err := f.bot.Git.GetRef(ctx, "acme", f.infra, "heads/main")
+	if _, _, err := client.Git.GetRef(ctx, "acme", f.infra, "heads/"+branch); err != nil {
+		main, _, err := client.Git.GetRef(ctx, "acme", f.infra, "heads/main")
 		must(f.t, err)
-		_, _, err = f.bot.Git.CreateRef(ctx, "acme", f.infra, &gh.Reference{Ref: gh.String("refs/heads/" + branch), Object: main.Object})
+		_, _, err = client.Git.CreateRef(ctx, "acme", f.infra, &gh.Reference{Ref: gh.String("refs/heads/" + branch), Object: main.Object})
 		must(f.t, err)
 	}
 	var sha string
 	for _, name := range sortedKeys(files) {
 		opts := &gh.RepositoryContentFileOptions{Message: gh.String("bump " + name), Content: []byte(files[name]), Branch: gh.String(branch)}
-		if cur, _, _, err := f.bot.Repositories.GetContents(ctx, "acme", f.infra, name, &gh.RepositoryContentGetOptions{Ref: branch}); err == nil {
+		if cur, _, _, err := client.Repositories.GetContents(ctx, "acme", f.infra, name, &gh.RepositoryContentGetOptions{Ref: branch}); err == nil {
 			opts.SHA = cur.SHA
 		}
-		res, _, err := f.bot.Repositories.UpdateFile(ctx, "acme", f.infra, name, opts)
+		res, _, err := client.Repositories.UpdateFile(ctx, "acme", f.infra, name, opts)
 		must(f.t, err)
 		sha = res.GetSHA()
 	}
@@ -140,7 +154,7 @@ func (f *guardFixture) push(branch, author, email string, files map[string]strin
 	f.t.Helper()
 	f.gitIn(f.human, "fetch", "-q", "origin")
 	start := "origin/main"
-	if f.gitIn(f.human, "ls-remote", "--heads", "origin", branch) != "" {
+	if f.gitIn(f.human, "ls-remote", "origin", "refs/heads/"+branch) != "" {
 		start = "origin/" + branch
 	}
 	f.gitIn(f.human, "checkout", "-q", "-B", branch, start)
@@ -250,6 +264,25 @@ func TestValidateBotGuard(t *testing.T) {
 				return f.botCommit(b, map[string]string{"envs/staging.json": strings.Replace(apiEnv(f.c2), "2\n", "2 \n", 1)})
 			},
 			want: []string{"it changes staging: a collaborator must approve this head commit"}},
+		{name: "a rollback by another identity on a bot branch, approved", branch: "cicd-excellence/dev/rollback", author: rollbackLogin, approve: humanLogin,
+			head: func(b string) string {
+				return f.apiCommit(f.rb, b, map[string]string{"envs/dev.json": held(f.c1, "INC-2: c2 breaks login")})
+			}},
+		{name: "a rollback by another identity on a bot branch, not approved yet", branch: "cicd-excellence/dev/rollback2", author: rollbackLogin,
+			head: func(b string) string {
+				return f.apiCommit(f.rb, b, map[string]string{"envs/dev.json": held(f.c1, "INC-2: c2 breaks login")})
+			},
+			want: []string{"is authored by rollback[bot], not by pipeline[bot]", "may not add, remove or change a \"hold\"", "the bot never moves a version backwards"}},
+		{name: "an approved bot-branch PR still follows the human rules", branch: "cicd-excellence/dev/rollback3", author: rollbackLogin, approve: humanLogin,
+			head: func(b string) string { return f.apiCommit(f.rb, b, map[string]string{"envs/dev.json": apiEnv(f.c1)}) },
+			want: []string{"rollback: api.tag = " + f.c1[:7] + " is not a descendant of " + f.c2[:7]}},
+		{name: "a human on a bot branch, approved by another collaborator", branch: "cicd-excellence/dev/reviewed", author: humanLogin, approve: "bob",
+			head: func(b string) string {
+				return f.pushAsHuman(b, map[string]string{"envs/dev.json": apiEnv(f.c3), "scripts/deploy.sh": "#!/bin/sh\necho reviewed\n"})
+			}},
+		{name: "a human on a bot branch approving their own PR", branch: "cicd-excellence/dev/self", author: humanLogin, approve: humanLogin,
+			head: func(b string) string { return f.pushAsHuman(b, map[string]string{"envs/dev.json": apiEnv(f.c3)}) },
+			want: []string{"is authored by alice, not by pipeline[bot]"}},
 		{name: "the bot's login on any branch", branch: "bump", author: botLogin,
 			head: func(b string) string { return f.botCommit(b, map[string]string{"envs/qa.json": apiEnv(f.h1)}) },
 			want: []string{"may move only dev without a review (bot-environments); it changes qa"}},
