@@ -1,14 +1,19 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
@@ -20,6 +25,7 @@ import (
 	"github.com/cicd-excellence/actions/internal/event"
 	"github.com/cicd-excellence/actions/internal/ghclient"
 	"github.com/cicd-excellence/actions/internal/refname"
+	"github.com/cicd-excellence/actions/internal/servicemap"
 )
 
 // Problem is one failed rule, pointing at a file and line.
@@ -30,19 +36,29 @@ type Problem struct {
 	Msg  string
 }
 
+// maxBotCommits bounds the commits of a bot PR checked one by one through the
+// API: the bot makes one or two; hundreds mean someone else pushed.
+const maxBotCommits = 50
+
+// maxContentProblems bounds the lines reported per file for content changes.
+const maxContentProblems = 10
+
 // validateConfig is validate's inputs.
 type validateConfig struct {
 	common
 	pattern      *regexp.Regexp
 	chain        []string
 	bots         []string
+	botEnvs      []string
 	appOwner     string
 	appRepo      string
+	servicesFile string
 	hotfixPrefix string
 }
 
 func readValidate(r *action.Runtime, c common) (validateConfig, error) {
-	v := validateConfig{common: c, chain: r.ListInput("promotion-chain"), bots: r.ListInput("bot"), hotfixPrefix: r.Input("hotfix-prefix")}
+	v := validateConfig{common: c, chain: r.ListInput("promotion-chain"), bots: r.ListInput("bot"), botEnvs: r.ListInput("bot-environments"),
+		servicesFile: r.Input("services-file"), hotfixPrefix: r.Input("hotfix-prefix")}
 	p := r.Input("version-pattern")
 	if p == "" {
 		p = "^[0-9a-f]{40}$"
@@ -52,8 +68,16 @@ func readValidate(r *action.Runtime, c common) (validateConfig, error) {
 		return v, action.Inputf("version-pattern", "is not a regular expression: %v", err)
 	}
 	for _, e := range v.chain {
-		if err := validEnvironment(e); err != nil {
+		if err := refname.Environment(e); err != nil {
 			return v, action.Inputf("promotion-chain", "%v", err)
+		}
+	}
+	if len(v.botEnvs) == 0 {
+		v.botEnvs = []string{"dev"}
+	}
+	for _, e := range v.botEnvs {
+		if err := refname.Environment(e); err != nil {
+			return v, action.Inputf("bot-environments", "%v", err)
 		}
 	}
 	if app := r.Input("app-repo"); app != "" {
@@ -61,8 +85,17 @@ func readValidate(r *action.Runtime, c common) (validateConfig, error) {
 			return v, action.Inputf("app-repo", "%v", err)
 		}
 	}
+	if v.servicesFile == "" {
+		v.servicesFile = servicemap.DefaultFile
+	}
+	if p := v.servicesFile; !safePath.MatchString(p) || strings.HasPrefix(p, "/") || path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../") {
+		return v, action.Inputf("services-file", "%s is not a clean path inside the repository", strconv.Quote(p))
+	}
 	if v.hotfixPrefix == "" {
-		v.hotfixPrefix = "hotfixes/"
+		v.hotfixPrefix = refname.DefaultHotfixPrefix
+	}
+	if err := refname.HotfixPrefix(v.hotfixPrefix); err != nil {
+		return v, action.Inputf("hotfix-prefix", "%v", err)
 	}
 	return v, nil
 }
@@ -73,16 +106,28 @@ func runValidate(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 	if err != nil {
 		return err
 	}
-	var client *gh.Client
-	if cfg.appOwner != "" || len(cfg.bots) > 0 {
-		if client, err = ghclient.FromRuntime(r); err != nil {
+	v := &validator{cfg: cfg, git: envdiff.GitReader{Dir: r.WorkDir}, dir: r.WorkDir, ev: ev, reach: map[string]string{}, missing: map[string]bool{}}
+	v.infraOwner, _, _ = strings.Cut(ev.Repository, "/")
+	if err := v.loadServices(r); err != nil {
+		return err
+	}
+	botPR := strings.HasPrefix(ev.HeadRef, refname.BotBranchPrefix) || slices.Contains(cfg.bots, ev.PRAuthor)
+	if botPR && !v.isPR() && (ev.Name == event.PullRequest || ev.Name == event.PullRequestTarget) {
+		// Fail closed: without both SHAs the guard cannot run.
+		return fmt.Errorf("validate: the %s payload lacks full base and head SHAs (pull_request.base.sha, pull_request.head.sha), so the bot guard cannot run", ev.Name)
+	}
+	v.guard = v.isPR() && botPR
+	if v.repos != nil || v.guard {
+		if v.gh, err = ghclient.FromRuntime(r); err != nil {
 			return err
 		}
 	}
-	v := &validator{cfg: cfg, gh: client, git: envdiff.GitReader{Dir: r.WorkDir}, dir: r.WorkDir, ev: ev}
 	problems, checked, err := v.run(ctx)
 	if err != nil {
 		return fmt.Errorf("validate: %w", err)
+	}
+	for _, n := range v.notes {
+		r.Noticef("validate: %s", n)
 	}
 	for _, p := range problems {
 		r.ErrorAt(p.File, p.Line, "%s: %s", p.Rule, p.Msg)
@@ -98,16 +143,55 @@ func runValidate(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 }
 
 type validator struct {
-	cfg      validateConfig
-	gh       *gh.Client
-	git      envdiff.GitReader
-	dir      string
-	ev       *event.Context
-	problems []Problem
+	cfg            validateConfig
+	gh             *gh.Client
+	git            envdiff.GitReader
+	dir            string
+	ev             *event.Context
+	repos          *servicemap.Map // nil: no app repository configured, versions are not looked up
+	infraOwner     string
+	guard          bool              // the bot guard applies to this PR
+	reach          map[string]string // env\x00key -> the app branch the new version is on
+	missing        map[string]bool   // owner/repo@sha reported as not a commit; env\x00key without a repository
+	notes          []string          // printed as notices
+	servicesBroken bool              // the services file is there but unreadable: reported already
+	problems       []Problem
 }
 
 func (v *validator) add(file string, line int, rule, format string, args ...any) {
 	v.problems = append(v.problems, Problem{File: file, Line: line, Rule: rule, Msg: fmt.Sprintf(format, args...)})
+}
+
+var lineRE = regexp.MustCompile(`^line (\d+): `)
+
+// loadServices reads the services file of the checkout; without one,
+// app-repo (if set) is the repository of every key.
+func (v *validator) loadServices(r *action.Runtime) error {
+	data, err := os.ReadFile(filepath.Join(v.dir, filepath.FromSlash(v.cfg.servicesFile)))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if v.cfg.appOwner != "" {
+			v.repos = servicemap.Single(v.cfg.appOwner, v.cfg.appRepo)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("validate: read %s: %w", v.cfg.servicesFile, err)
+	}
+	m, err := servicemap.Parse(data)
+	if err != nil {
+		line := 0
+		if mm := lineRE.FindStringSubmatch(err.Error()); mm != nil {
+			line, _ = strconv.Atoi(mm[1])
+		}
+		v.add(v.cfg.servicesFile, line, "services", "%v", err)
+		v.servicesBroken = true
+		return nil
+	}
+	if v.cfg.appOwner != "" {
+		r.Infof("validate: %s maps the version keys to app repositories; app-repo (%s/%s) is not used", v.cfg.servicesFile, v.cfg.appOwner, v.cfg.appRepo)
+	}
+	v.repos = m
+	return nil
 }
 
 func (v *validator) run(ctx context.Context) ([]Problem, []string, error) {
@@ -125,7 +209,7 @@ func (v *validator) run(ctx context.Context) ([]Problem, []string, error) {
 		env := strings.TrimSuffix(filepath.Base(f), ".json")
 		rel, _ := envFile(v.cfg.dir, env)
 		checked = append(checked, rel)
-		if err := validEnvironment(env); err != nil {
+		if err := refname.Environment(env); err != nil {
 			v.add(rel, 0, "name", "%v", err)
 			continue
 		}
@@ -156,13 +240,26 @@ func (v *validator) run(ctx context.Context) ([]Problem, []string, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := v.promotionOrder(ctx, head, base); err != nil {
-			return nil, nil, err
-		}
-		if slices.Contains(v.cfg.bots, v.ev.PRAuthor) {
-			if err := v.botGuard(ctx, head); err != nil {
+		if v.guard {
+			// A head a collaborator approved is a reviewed change, whoever
+			// made it (a rollback identity, a human on a bot branch): the
+			// rules of human PRs apply. Unreviewed, the bot's limits do.
+			ok, who, err := v.approved(ctx)
+			if err != nil {
 				return nil, nil, err
 			}
+			if ok {
+				v.notes = append(v.notes, fmt.Sprintf("the bot guard's limits do not apply: %s approved the head commit %s", who, refname.Short(v.ev.SHA)))
+				v.guard = false
+			} else if err := v.botGuard(ctx, head); err != nil {
+				return nil, nil, err
+			}
+		}
+		if err := v.versionMoves(ctx, head, base); err != nil {
+			return nil, nil, err
+		}
+		if err := v.promotionOrder(ctx, head, base); err != nil {
+			return nil, nil, err
 		}
 	}
 	sort.Strings(checked)
@@ -173,9 +270,30 @@ func (v *validator) isPR() bool {
 	return (v.ev.Name == event.PullRequest || v.ev.Name == event.PullRequestTarget) && refname.IsFullSHA(v.ev.BaseSHA) && refname.IsFullSHA(v.ev.SHA)
 }
 
-// commitsExist checks every distinct version names a commit of the app repo.
+// repoFor is the app repository of a key, or a problem at the key's line.
+func (v *validator) repoFor(env, key string) (owner, repo string, ok bool) {
+	owner, repo, err := v.repos.RepoFor(key, v.infraOwner)
+	if err != nil {
+		if id := env + "\x00" + key; !v.missing[id] {
+			v.missing[id] = true // report once
+			rel, _ := envFile(v.cfg.dir, env)
+			v.add(rel, v.lineIn(env, key), "services", "%v", err)
+		}
+		return "", "", false
+	}
+	return owner, repo, true
+}
+
+func (v *validator) lineIn(env, key string) int {
+	rel, _ := envFile(v.cfg.dir, env)
+	data, _ := os.ReadFile(filepath.Join(v.dir, filepath.FromSlash(rel)))
+	return lineAt(data, key)
+}
+
+// commitsExist checks every distinct version names a commit of its key's app
+// repository.
 func (v *validator) commitsExist(ctx context.Context, head map[string]map[string]string) error {
-	if v.gh == nil || v.cfg.appOwner == "" {
+	if v.repos == nil {
 		return nil
 	}
 	seen := map[string]bool{}
@@ -183,17 +301,29 @@ func (v *validator) commitsExist(ctx context.Context, head map[string]map[string
 		rel, _ := envFile(v.cfg.dir, env)
 		for _, k := range sortedKeys(head[env]) {
 			sha := head[env][k]
-			if seen[sha] || !refname.IsFullSHA(sha) {
+			if !refname.IsFullSHA(sha) {
 				continue
 			}
-			seen[sha] = true
-			_, _, err := v.gh.Repositories.GetCommit(ctx, v.cfg.appOwner, v.cfg.appRepo, sha, &gh.ListOptions{PerPage: 1})
+			owner, repo, ok := v.repoFor(env, k)
+			if !ok {
+				continue
+			}
+			id := owner + "/" + repo + "@" + sha
+			if seen[id] {
+				if v.missing[id] {
+					v.add(rel, v.lineIn(env, k), "exists", "%s = %s is not a commit of %s/%s", k, sha, owner, repo)
+				}
+				continue
+			}
+			seen[id] = true
+			_, _, err := v.gh.Repositories.GetCommit(ctx, owner, repo, sha, &gh.ListOptions{PerPage: 1})
 			switch s := status(err); {
 			case err == nil:
 			case s == 404 || s == 422:
-				v.add(rel, 0, "exists", "%s = %s is not a commit of %s/%s", k, sha, v.cfg.appOwner, v.cfg.appRepo)
+				v.missing[id] = true
+				v.add(rel, v.lineIn(env, k), "exists", "%s = %s is not a commit of %s/%s (or the token cannot read that repository)", k, sha, owner, repo)
 			default:
-				return ghclient.Wrap("check commit "+sha, v.cfg.appOwner+"/"+v.cfg.appRepo, err)
+				return ghclient.Wrap("check commit "+sha, owner+"/"+repo, err)
 			}
 		}
 	}
@@ -207,7 +337,7 @@ func (v *validator) baseValues(ctx context.Context, head map[string]map[string]s
 		rel, _ := envFile(v.cfg.dir, env)
 		data, ok, err := v.git.ReadFile(ctx, v.ev.BaseSHA, rel)
 		if err != nil {
-			return nil, fmt.Errorf("read %s at the PR base %s (check out with fetch-depth: 0): %w", rel, v.ev.BaseSHA[:7], err)
+			return nil, fmt.Errorf("read %s at the PR base %s (check out with fetch-depth: 0): %w", rel, refname.Short(v.ev.BaseSHA), err)
 		}
 		if !ok {
 			base[env] = map[string]string{}
@@ -220,8 +350,107 @@ func (v *validator) baseValues(ctx context.Context, head map[string]map[string]s
 	return base, nil
 }
 
+// versionMoves checks every version the PR changes against its app
+// repository: on the default branch or a hotfix branch, and not backwards
+// unless it is a documented rollback (a human PR setting "hold" next to the
+// key). The bot never moves a version backwards.
+func (v *validator) versionMoves(ctx context.Context, head, base map[string]map[string]string) error {
+	if v.repos == nil {
+		if v.guard && !v.servicesBroken {
+			v.add(v.cfg.servicesFile, 0, "bot", "neither %s nor app-repo says which app repository the versions come from, so the bot's versions cannot be checked", v.cfg.servicesFile)
+		}
+		return nil
+	}
+	for _, env := range sortedKeys(head) {
+		rel, _ := envFile(v.cfg.dir, env)
+		for _, k := range sortedKeys(head[env]) {
+			old, val := base[env][k], head[env][k]
+			if old == val {
+				continue
+			}
+			line := v.lineIn(env, k)
+			if !refname.IsFullSHA(val) {
+				if v.guard {
+					v.add(rel, line, "bot", "%s = %q: the bot may set only full commit SHAs", k, val)
+				}
+				continue
+			}
+			owner, repo, ok := v.repoFor(env, k)
+			if !ok || v.missing[owner+"/"+repo+"@"+val] {
+				continue
+			}
+			branch, ok, err := ancestry.Reachable(ctx, v.gh, owner, repo, val, v.cfg.hotfixPrefix)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				v.add(rel, line, "reachable", "%s = %s is not on %s/%s's default branch or a %s* branch", k, refname.Short(val), owner, repo, v.cfg.hotfixPrefix)
+				continue
+			}
+			v.reach[env+"\x00"+k] = branch
+			if err := v.forward(ctx, env, k, old, val, owner, repo); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// forward checks that val descends from old, the version it replaces.
+func (v *validator) forward(ctx context.Context, env, key, old, val, owner, repo string) error {
+	rel, _ := envFile(v.cfg.dir, env)
+	line := v.lineIn(env, key)
+	if !refname.IsFullSHA(old) {
+		if v.guard && old != "" {
+			v.add(rel, line, "bot", "%s: the bot may replace only a full commit SHA, not %q", key, old)
+		}
+		return nil // a new key or a broken value: nothing to be older than
+	}
+	st, err := ancestry.Compare(ctx, v.gh, owner, repo, old, val)
+	switch {
+	case errors.Is(err, ancestry.ErrUnknownCommit):
+		if v.guard {
+			v.add(rel, line, "bot", "%s: %s, the version it replaces, is not a commit of %s/%s, so the move cannot be shown to go forward", key, refname.Short(old), owner, repo)
+		}
+		return nil
+	case err != nil:
+		return err
+	case st == "ahead":
+		return nil
+	}
+	how := fmt.Sprintf("%s = %s is not a descendant of %s, the version it replaces (%s/%s: %s)", key, refname.Short(val), refname.Short(old), owner, repo, st)
+	if v.guard {
+		v.add(rel, line, "bot", "%s: the bot never moves a version backwards", how)
+		return nil
+	}
+	if v.rollbackMarked(ctx, env, key) {
+		return nil
+	}
+	v.add(rel, line, "rollback", "%s: a rollback must set %q: \"<reason>\" in the object holding %s in the same PR", how, envfile.HoldKey, key)
+	return nil
+}
+
+// rollbackMarked: the PR sets (adds or rewrites) the hold next to key.
+func (v *validator) rollbackMarked(ctx context.Context, env, key string) bool {
+	p, err := envfile.ParsePath(key)
+	if err != nil {
+		return false
+	}
+	rel, _ := envFile(v.cfg.dir, env)
+	after, _ := os.ReadFile(filepath.Join(v.dir, filepath.FromSlash(rel)))
+	reason, held := envfile.Hold(after, p)
+	if !held {
+		return false
+	}
+	before, _, _ := v.git.ReadFile(ctx, v.ev.BaseSHA, rel)
+	was, wasHeld := envfile.Hold(before, p)
+	return !wasHeld || was != reason
+}
+
 // promotionOrder: a version entering an environment of the chain must be,
-// or have been, in the environment before it.
+// or have been, in the environment before it. A hotfix version (on a hotfix
+// branch of the app, not the default branch) may skip the chain in a human
+// PR, which the ruleset makes a reviewed one.
 func (v *validator) promotionOrder(ctx context.Context, head, base map[string]map[string]string) error {
 	for i := 1; i < len(v.cfg.chain); i++ {
 		env, prev := v.cfg.chain[i], v.cfg.chain[i-1]
@@ -235,13 +464,15 @@ func (v *validator) promotionOrder(ctx context.Context, head, base map[string]ma
 			if head[prev][k] == val {
 				continue
 			}
+			if b, ok := v.reach[env+"\x00"+k]; ok && !v.guard && strings.HasPrefix(b, v.cfg.hotfixPrefix) {
+				continue
+			}
 			was, err := v.wasIn(ctx, prevRel, val)
 			if err != nil {
 				return err
 			}
 			if !was {
-				data, _ := os.ReadFile(filepath.Join(v.dir, filepath.FromSlash(rel)))
-				v.add(rel, lineAt(data, k), "promotion", "%s = %s was never in %s: promote it there first (%s → %s)", k, shortSHA(val), prev, prev, env)
+				v.add(rel, v.lineIn(env, k), "promotion", "%s = %s was never in %s: promote it there first (%s → %s)", k, refname.Short(val), prev, prev, env)
 			}
 		}
 	}
@@ -259,73 +490,270 @@ func (v *validator) wasIn(ctx context.Context, file, value string) (bool, error)
 }
 
 // botGuard is the compensating control for letting the bot merge without a
-// human: its PR may change version values of one environment only, to commits
-// on the app's default branch or a hotfix branch.
+// human approval. It applies to a PR by a bot login or from a branch named
+// like the bot's (whoever opened it), and requires: every commit made by the
+// bot (author login and GitHub's verified signature: a git author line is
+// free text, a signature by GitHub for the App is not), only version values
+// of existing keys changed, only in bot-environments. versionMoves adds:
+// on the app's default or a hotfix branch, never backwards.
 func (v *validator) botGuard(ctx context.Context, head map[string]map[string]string) error {
-	out, err := exec.CommandContext(ctx, "git", "-C", v.dir, "diff", "--name-only", "--no-renames", v.ev.BaseSHA, v.ev.SHA, "--").Output()
+	who := v.ev.PRAuthor
+	if who == "" {
+		who = "the author"
+	}
+	if len(v.cfg.bots) == 0 {
+		v.add(v.cfg.dir, 0, "bot", "the PR is from a %s* branch but the bot input names no login, so no commit can be shown to be the bot's", refname.BotBranchPrefix)
+	}
+	if v.ev.HeadRepo != "" && !strings.EqualFold(v.ev.HeadRepo, v.ev.Repository) {
+		v.add(v.cfg.dir, 0, "bot", "the PR comes from %s; the bot's PRs come from branches of %s itself", v.ev.HeadRepo, v.ev.Repository)
+	}
+	mb, err := exec.CommandContext(ctx, "git", "-C", v.dir, "merge-base", v.ev.BaseSHA, v.ev.SHA).Output()
+	if err != nil {
+		return fmt.Errorf("find the merge base of the PR (check out with fetch-depth: 0): %w", err)
+	}
+	fork := strings.TrimSpace(string(mb))
+	out, err := exec.CommandContext(ctx, "git", "-C", v.dir, "diff", "--name-status", "--no-renames", "-z", fork, v.ev.SHA, "--").Output()
 	if err != nil {
 		return fmt.Errorf("list the PR's files (check out with fetch-depth: 0): %w", err)
 	}
-	files := strings.Fields(string(out))
-	who := v.ev.PRAuthor
-	if len(files) != 1 {
-		v.add(firstOr(files, v.cfg.dir), 0, "bot", "a PR by %s may change one environment file; it changes %d files (%s)", who, len(files), strings.Join(files, ", "))
-		return nil
+	fields := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+	for i := 0; i+1 < len(fields); i += 2 {
+		st, file := fields[i], fields[i+1]
+		env, isJSON := strings.CutSuffix(path.Base(file), ".json")
+		if rel, _ := envFile(v.cfg.dir, env); !isJSON || rel != file || refname.Environment(env) != nil {
+			v.add(file, 0, "bot", "a PR by %s may change only environment files under %s; it changes %s", who, v.cfg.dir, file)
+			continue
+		}
+		if st != "M" {
+			v.add(file, 0, "bot", "a PR by %s may not add or delete an environment file", who)
+			continue
+		}
+		if !slices.Contains(v.cfg.botEnvs, env) {
+			v.add(file, 0, "bot", "a PR by %s may move only %s without a review (bot-environments); it changes %s: a collaborator must approve this head commit, then re-run validate", who, strings.Join(v.cfg.botEnvs, ", "), env)
+		}
+		if _, ok := head[env]; !ok {
+			continue // unparsable at head: already reported
+		}
+		if err := v.onlyVersions(ctx, fork, file, who); err != nil {
+			return err
+		}
 	}
-	file := files[0]
-	env := strings.TrimSuffix(filepath.Base(file), ".json")
-	if rel, _ := envFile(v.cfg.dir, env); rel != file {
-		v.add(file, 0, "bot", "a PR by %s may change only environment files under %s", who, v.cfg.dir)
-		return nil
-	}
-	before, _, err := v.git.ReadFile(ctx, v.ev.BaseSHA, file)
+	return v.botCommits(ctx, fork, who)
+}
+
+// onlyVersions compares the parsed JSON of the file at the fork point and at
+// the head: only values of tracked keys present on both sides may differ.
+func (v *validator) onlyVersions(ctx context.Context, fork, file, who string) error {
+	before, _, err := v.git.ReadFile(ctx, fork, file)
 	if err != nil {
 		return err
 	}
-	after, ok, err := v.git.ReadFile(ctx, v.ev.SHA, file)
+	after, _, err := v.git.ReadFile(ctx, v.ev.SHA, file)
 	if err != nil {
 		return err
 	}
-	if !ok || before == nil {
-		v.add(file, 0, "bot", "a PR by %s may not add or delete an environment file", who)
+	baseVals, err := envfile.Values(before, v.cfg.patterns)
+	if err != nil {
+		v.add(file, 0, "bot", "a PR by %s may not repair a broken environment file (%v)", who, err)
 		return nil
 	}
-	// Re-applying the head's tracked values to the base must give the head
-	// byte for byte: anything else changed is not a version bump.
-	var edits []envfile.Edit
-	for _, k := range sortedKeys(head[env]) {
-		p, err := envfile.ParsePath(k)
-		if err != nil {
-			return err
+	headVals, _ := envfile.Values(after, v.cfg.patterns)
+	var a, b any
+	if err := decodeJSON(before, &a); err != nil {
+		return fmt.Errorf("read %s at %s: %w", file, refname.Short(fork), err)
+	}
+	if err := decodeJSON(after, &b); err != nil {
+		return fmt.Errorf("read %s at %s: %w", file, refname.Short(v.ev.SHA), err)
+	}
+	tracked := func(vals map[string]string) map[string]bool {
+		set := map[string]bool{}
+		for k := range vals {
+			if p, err := envfile.ParsePath(k); err == nil {
+				set[strings.Join(p.Segments(), "\x00")] = true
+			}
 		}
-		edits = append(edits, envfile.Edit{Path: p, Value: head[env][k]})
+		return set
 	}
-	rebuilt, changes, err := envfile.Set(before, edits, envfile.SetOptions{})
-	if err != nil || string(rebuilt) != string(after) {
-		v.add(file, 0, "bot", "a PR by %s may change only tracked version values (%s); it changes other content", who, strings.Join(v.cfg.tracked, ", "))
-		return nil
-	}
-	if v.gh == nil || v.cfg.appOwner == "" {
-		v.add(file, 0, "bot", "app-repo is not set, so the bot's new versions cannot be checked against the app's branches")
-		return nil
-	}
-	for _, ch := range changes {
-		_, ok, err := ancestry.Reachable(ctx, v.gh, v.cfg.appOwner, v.cfg.appRepo, ch.New, v.cfg.hotfixPrefix)
-		if err != nil {
-			return err
+	inBase, inHead := tracked(baseVals), tracked(headVals)
+	var diffs [][]string
+	jsonDiff(a, b, nil, &diffs)
+	n := 0
+	for _, d := range diffs {
+		id := strings.Join(d, "\x00")
+		if d[len(d)-1] != envfile.HoldKey && inBase[id] && inHead[id] {
+			continue // a version value
 		}
-		if !ok {
-			v.add(file, lineAt(after, ch.Path), "bot", "%s = %s is not on %s/%s's default branch or a %s* branch", ch.Path, shortSHA(ch.New), v.cfg.appOwner, v.cfg.appRepo, v.cfg.hotfixPrefix)
+		if n++; n > maxContentProblems {
+			v.add(file, 0, "bot", "a PR by %s changes more content that is not a version value (%d changes in all)", who, len(diffs))
+			break
+		}
+		key := strings.Join(d, ".")
+		line := lineAt(after, key)
+		if line == 0 {
+			line = lineAt(before, key)
+		}
+		switch {
+		case d[len(d)-1] == envfile.HoldKey:
+			v.add(file, line, "bot", "a PR by %s may not add, remove or change a %q (holds are set and lifted by reviewed PRs)", who, envfile.HoldKey)
+		case inHead[id]:
+			v.add(file, line, "bot", "a PR by %s may not add the version key %s", who, key)
+		case inBase[id]:
+			v.add(file, line, "bot", "a PR by %s may not remove the version key %s", who, key)
+		default:
+			v.add(file, line, "bot", "a PR by %s may change only version values (%s); it changes %s", who, strings.Join(v.cfg.tracked, ", "), key)
 		}
 	}
 	return nil
+}
+
+// maxReviewPages bounds the review pages read (100 reviews each).
+const maxReviewPages = 10
+
+// approved reports whether the PR's head commit is approved by a
+// collaborator who is neither a bot nor the PR's author, and by whom. The bot
+// may bypass the ruleset's approval rule, so for a PR the guard applies to
+// this check is what makes it a reviewed one. As GitHub counts them, each
+// reviewer's latest approve/request-changes/dismissed review is the one that
+// counts, and an approval of an older head does not count (the ruleset's
+// dismiss_stale_reviews_on_push).
+func (v *validator) approved(ctx context.Context) (bool, string, error) {
+	owner, repo, err := refname.Repo(v.ev.Repository)
+	if err != nil || v.ev.PRNumber <= 0 {
+		return false, "", nil
+	}
+	latest := map[string]*gh.PullRequestReview{}
+	opts := &gh.ListOptions{PerPage: 100}
+	for page := 0; page < maxReviewPages; page++ {
+		reviews, resp, err := v.gh.PullRequests.ListReviews(ctx, owner, repo, v.ev.PRNumber, opts)
+		if err != nil {
+			return false, "", ghclient.Wrap(fmt.Sprintf("list the reviews of PR #%d", v.ev.PRNumber), owner+"/"+repo, err)
+		}
+		for _, r := range reviews {
+			if r.GetState() != "COMMENTED" && r.GetState() != "PENDING" {
+				latest[r.GetUser().GetLogin()] = r
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	for _, login := range sortedKeys(latest) {
+		r := latest[login]
+		switch {
+		case r.GetState() != "APPROVED", r.GetCommitID() != v.ev.SHA, login == "", login == v.ev.PRAuthor, slices.Contains(v.cfg.bots, login):
+		case !slices.Contains([]string{"OWNER", "MEMBER", "COLLABORATOR"}, r.GetAuthorAssociation()):
+		default:
+			return true, login, nil
+		}
+	}
+	return false, "", nil
+}
+
+// botCommits asks GitHub about every commit of the PR: the author must be a
+// bot login and the signature verified by GitHub. Anyone with write access
+// can push a commit whose git author line names the bot; no one can make
+// GitHub verify it as the App's.
+func (v *validator) botCommits(ctx context.Context, fork, who string) error {
+	owner, repo, err := refname.Repo(v.ev.Repository)
+	if err != nil {
+		return fmt.Errorf("the infra repository (GITHUB_REPOSITORY): %w", err)
+	}
+	out, err := exec.CommandContext(ctx, "git", "-C", v.dir, "rev-list", "--max-count", strconv.Itoa(maxBotCommits+1), fork+".."+v.ev.SHA).Output()
+	if err != nil {
+		return fmt.Errorf("list the PR's commits (check out with fetch-depth: 0): %w", err)
+	}
+	shas := strings.Fields(string(out))
+	if len(shas) > maxBotCommits {
+		v.add(v.cfg.dir, 0, "bot", "a PR by %s has more than %d commits; the bot makes one or two", who, maxBotCommits)
+		return nil
+	}
+	for _, sha := range shas {
+		c, _, err := v.gh.Repositories.GetCommit(ctx, owner, repo, sha, &gh.ListOptions{PerPage: 1})
+		if err != nil {
+			return ghclient.Wrap("read commit "+refname.Short(sha), owner+"/"+repo, err)
+		}
+		login := c.GetAuthor().GetLogin()
+		verified := c.GetCommit().GetVerification().GetVerified()
+		switch {
+		case !slices.Contains(v.cfg.bots, login):
+			name := login
+			if name == "" {
+				name = strconv.Quote(c.GetCommit().GetAuthor().GetName()) + " (no GitHub account)"
+			}
+			v.add(v.cfg.dir, 0, "bot", "commit %s of a bot PR is authored by %s, not by %s: a human pushed to the bot's branch; open your own PR for review", refname.Short(sha), name, strings.Join(v.cfg.bots, " or "))
+		case !verified:
+			v.add(v.cfg.dir, 0, "bot", "commit %s names %s as its author but GitHub has not verified its signature (%s): the bot's commits are made through the API and signed by GitHub", refname.Short(sha), login, c.GetCommit().GetVerification().GetReason())
+		}
+	}
+	return nil
+}
+
+// decodeJSON parses an environment file (already validated by envfile:
+// no duplicate keys) keeping numbers as written.
+func decodeJSON(data []byte, out *any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return dec.Decode(out)
+}
+
+// jsonDiff appends the paths at which a and b differ: a key present on one
+// side only, a changed scalar, or a changed array (as a whole).
+func jsonDiff(a, b any, at []string, out *[][]string) {
+	ma, aObj := a.(map[string]any)
+	mb, bObj := b.(map[string]any)
+	if aObj && bObj {
+		keys := map[string]bool{}
+		for k := range ma {
+			keys[k] = true
+		}
+		for k := range mb {
+			keys[k] = true
+		}
+		for _, k := range sortedKeys(keys) {
+			p := append(append([]string{}, at...), k)
+			va, inA := ma[k]
+			vb, inB := mb[k]
+			if !inA || !inB {
+				if inA {
+					leaves(va, p, out)
+				} else {
+					leaves(vb, p, out)
+				}
+				continue
+			}
+			jsonDiff(va, vb, p, out)
+		}
+		return
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if !bytes.Equal(ja, jb) && len(at) > 0 {
+		*out = append(*out, at)
+	}
+}
+
+// leaves appends the path of every scalar (null included) or array under v,
+// so that a whole object added or removed is reported key by key.
+func leaves(v any, at []string, out *[][]string) {
+	switch m := v.(type) {
+	case map[string]any:
+		if len(m) == 0 {
+			*out = append(*out, at)
+		}
+		for _, k := range sortedKeys(m) {
+			leaves(m[k], append(append([]string{}, at...), k), out)
+		}
+	default:
+		*out = append(*out, at)
+	}
 }
 
 func validateSummary(files []string, problems []Problem) string {
 	var b strings.Builder
 	b.WriteString("### Infra validation\n\n")
 	if len(problems) == 0 {
-		fmt.Fprintf(&b, "All %d environment file(s) pass: parse, tracked keys, version format, commits exist, promotion order, bot guard.\n", len(files))
+		fmt.Fprintf(&b, "All %d environment file(s) pass: parse, tracked keys, version format, commits exist, versions move forward, promotion order, bot guard.\n", len(files))
 		return b.String()
 	}
 	b.WriteString("| File | Line | Rule | Problem |\n|---|---|---|---|\n")
@@ -354,18 +782,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func shortSHA(s string) string {
-	if refname.IsFullSHA(s) {
-		return s[:7]
-	}
-	return s
-}
-
-func firstOr(s []string, def string) string {
-	if len(s) > 0 {
-		return s[0]
-	}
-	return def
 }

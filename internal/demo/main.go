@@ -172,11 +172,13 @@ func run(ctx context.Context, w io.Writer) error {
 		}
 	}
 
-	d.say("infra: the promotion PR is validated (the required check), approved by a human and merged")
-	if err := d.validatePR(ctx, pr); err != nil {
+	// Approved first: the bot's PR moves staging, which validate passes only
+	// once a collaborator has approved its head (the bot may bypass approvals).
+	d.say("infra: the promotion PR is approved by a human, validated (the required check) and merged")
+	if err := d.srv.Approve("acme", "infra", pr.GetNumber(), "alice"); err != nil {
 		return err
 	}
-	if err := d.srv.Approve("acme", "infra", pr.GetNumber(), "alice"); err != nil {
+	if err := d.validatePR(ctx, pr); err != nil {
 		return err
 	}
 	before, _ := d.branchSHA("acme", "infra", "main")

@@ -2,11 +2,11 @@ package envdiff
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/cicd-excellence/actions/internal/envfile"
+	"github.com/cicd-excellence/actions/internal/refname"
 )
 
 // Config says where environment files live and what in them is deployed.
@@ -24,10 +24,6 @@ type Config struct {
 
 // DefaultOrder is the usual promotion path: dev, staging, prod.
 func DefaultOrder() []string { return []string{"dev", "staging", "prod"} }
-
-// envName is what an environment may be called: it becomes a GitHub
-// environment name, a job name and part of file paths downstream.
-var envName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
 // resolved is a Config with defaults applied and patterns parsed.
 type resolved struct {
@@ -48,8 +44,8 @@ func (c Config) resolve() (resolved, error) {
 		r.order = DefaultOrder()
 	}
 	for _, e := range r.order {
-		if !envName.MatchString(e) {
-			return r, fmt.Errorf("config order: %q is not an environment name (%s)", e, envName)
+		if err := refname.Environment(e); err != nil {
+			return r, fmt.Errorf("config order: %w", err)
 		}
 	}
 	pats, err := envfile.ParsePatterns(c.Tracked)

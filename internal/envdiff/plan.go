@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cicd-excellence/actions/internal/envfile"
+	"github.com/cicd-excellence/actions/internal/refname"
 )
 
 // Change is one tracked value that differs between before and after. Old is
@@ -182,9 +183,9 @@ func (p *planner) envFiles(ctx context.Context, sha string, notes bool) (map[str
 		if !ok {
 			continue
 		}
-		if !envName.MatchString(name) {
+		if err := refname.Environment(name); err != nil {
 			if notes {
-				p.note("ignored %s: environment names (the file name without .json) must match %s", f, envName)
+				p.note("ignored %s: the file name without .json must be an environment name: %v", f, err)
 			}
 			continue
 		}

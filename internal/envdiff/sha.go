@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/cicd-excellence/actions/internal/refname"
 )
 
 // checkSHA accepts a full commit SHA (40 hex digits, or 64 in a SHA-256
@@ -28,12 +30,7 @@ func isZero(sha string) bool {
 }
 
 // short abbreviates a SHA for messages.
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
+func short(sha string) string { return refname.Short(sha) }
 
 // checkRepoPath accepts a clean, relative, slash-separated path inside the
 // repository, with no control characters (a newline would end a cat-file

@@ -110,3 +110,56 @@ func Repo(s string) (owner, name string, err error) {
 	}
 	return owner, name, nil
 }
+
+// EnvironmentMaxLength bounds an environment name: it becomes a GitHub
+// environment, a job name and a file name downstream; 63 is the strictest of
+// the old rules in deploy and open-infra-pr.
+const EnvironmentMaxLength = 63
+
+// Environment checks an environment name: lower-case letters, digits, '_'
+// and '-', starting with a letter or digit, at most EnvironmentMaxLength.
+// One rule for every action (deploy, envdiff, open-infra-pr), so a name one
+// accepts is never refused by another.
+func Environment(name string) error {
+	ok := name != "" && len(name) <= EnvironmentMaxLength
+	for i, c := range name {
+		lowerOrDigit := 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+		if !lowerOrDigit && (i == 0 || c != '_' && c != '-') {
+			ok = false
+			break
+		}
+	}
+	if !ok {
+		return fmt.Errorf("%s is not an environment name (lower-case letters, digits, '_' and '-', starting with a letter or digit, at most %d)", strconv.Quote(name), EnvironmentMaxLength)
+	}
+	return nil
+}
+
+// DefaultHotfixPrefix is where the hotfix action creates branches and where
+// validate and ancestry look for hotfix commits.
+const DefaultHotfixPrefix = "hotfixes/"
+
+// HotfixPrefix checks a hotfix branch prefix: a valid branch name followed
+// by '/', so that "hotfixes/" can never also match "hotfixes-evil".
+func HotfixPrefix(p string) error {
+	if !strings.HasSuffix(p, "/") {
+		return fmt.Errorf("%s must end with '/' (e.g. %s)", strconv.Quote(p), DefaultHotfixPrefix)
+	}
+	if err := Branch(strings.TrimSuffix(p, "/")); err != nil {
+		return fmt.Errorf("%s is not a branch prefix: %v", strconv.Quote(p), err)
+	}
+	return nil
+}
+
+// BotBranchPrefix starts every branch open-infra-pr creates. validate
+// applies its bot guard to any PR from such a branch, whoever opened it.
+const BotBranchPrefix = "cicd-excellence/"
+
+// Short abbreviates a commit SHA to 7 characters for messages; anything that
+// is not a hex SHA is returned unchanged, so a wrong value is shown as is.
+func Short(s string) string {
+	if IsHexSHA(s) || len(s) == 64 && IsHexSHA(s[:40]) && IsHexSHA(s[40:]) {
+		return s[:7]
+	}
+	return s
+}

@@ -88,3 +88,51 @@ func TestRepo(t *testing.T) {
 		}
 	}
 }
+
+func TestEnvironment(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"dev", true}, {"prod-eu_1", true}, {"0day", true}, {strings.Repeat("a", EnvironmentMaxLength), true},
+		{"", false}, {"Prod", false}, {"-dev", false}, {"_dev", false}, {"../prod", false}, {"dev.json", false},
+		{"dev prod", false}, {"dev\n", false}, {"é", false}, {strings.Repeat("a", EnvironmentMaxLength+1), false},
+	}
+	for _, tc := range tests {
+		err := Environment(tc.name)
+		if (err == nil) != tc.ok {
+			t.Errorf("Environment(%q) = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+		if err != nil && (strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "environment name")) {
+			t.Errorf("Environment(%q) error %q: want one line naming what is wrong", tc.name, err)
+		}
+	}
+}
+
+func TestHotfixPrefix(t *testing.T) {
+	tests := []struct {
+		prefix string
+		ok     bool
+	}{
+		{DefaultHotfixPrefix, true}, {"release/hotfix/", true},
+		{"", false}, {"hotfixes", false}, {"/", false}, {"-x/", false}, {"a..b/", false}, {"a b/", false}, {"x//", false},
+	}
+	for _, tc := range tests {
+		if err := HotfixPrefix(tc.prefix); (err == nil) != tc.ok {
+			t.Errorf("HotfixPrefix(%q) = %v, want ok=%v", tc.prefix, err, tc.ok)
+		}
+	}
+}
+
+func TestShort(t *testing.T) {
+	full := "0123456789abcdef0123456789abcdef01234567"
+	tests := []struct{ in, want string }{
+		{full, "0123456"}, {strings.ToUpper(full), "0123456"}, {full + strings.Repeat("a", 24), "0123456"},
+		{"0123456789", "0123456"}, {"abc", "abc"}, {"v1.2.3-final", "v1.2.3-final"}, {"", ""},
+	}
+	for _, tc := range tests {
+		if got := Short(tc.in); got != tc.want {
+			t.Errorf("Short(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
