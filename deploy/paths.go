@@ -6,16 +6,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/cicd-excellence/actions/internal/refname"
 )
 
-var envNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-
-func validEnvironment(name string) error {
-	if !envNameRE.MatchString(name) {
-		return fmt.Errorf("%s is not an environment name (lower-case letters, digits, '_' and '-')", strconv.Quote(name))
-	}
-	return nil
-}
+// validEnvironment is the shared rule (refname.Environment), so deploy,
+// validate and open-infra-pr agree on every name.
+func validEnvironment(name string) error { return refname.Environment(name) }
 
 var safePath = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
 

@@ -136,7 +136,11 @@ func runRollback(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 		Title:          "Roll back " + env + ": " + strings.NewReplacer("{", "(", "}", ")").Replace(reason),
 		Body:           p.body(ev.ServerURL, app),
 		Labels:         []string{"rollback"},
-		Actor:          ev.Actor, SourceSHA: ev.SHA, RunURL: ev.RunURL, ServerURL: ev.ServerURL,
+		// Not the bot's prefix: a rollback is a human-approved change, which
+		// the bot guard and the bot-branches rulesets must not treat as the
+		// bot's own.
+		BranchPrefix: "rollback/",
+		Actor:        ev.Actor, SourceSHA: ev.SHA, RunURL: ev.RunURL, ServerURL: ev.ServerURL,
 	}
 	if app != "" {
 		cfg.AppOwner, cfg.AppRepo, _ = refname.Repo(app)

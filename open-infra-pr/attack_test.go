@@ -23,7 +23,7 @@ func (w *world) botBranch(t *testing.T) string {
 	t.Helper()
 	p, err := envfile.ParsePath("api.tag")
 	must(t, err)
-	return Branch("dev", "envs/dev.json", []envfile.Edit{{Path: p}})
+	return Branch("", "dev", "envs/dev.json", []envfile.Edit{{Path: p}})
 }
 
 // mainHasNo fails when path exists on infra main.

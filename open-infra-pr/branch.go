@@ -200,10 +200,11 @@ func (w *writer) claim(ctx context.Context, sha string) (bool, error) {
 	if statusOf(err) == http.StatusUnprocessableEntity && strings.Contains(strings.ToLower(err.Error()), "already exists") {
 		return false, nil
 	}
-	if ghclient.Unanswered(err) {
-		// Lost answer: whether it was created or not, the branch's state
-		// from here on is read, never assumed.
+	if statusOf(err) >= 500 || ghclient.Unanswered(err) {
+		// No usable answer (the client does not repeat a POST): whether it
+		// was created or not, the branch's state is read, never assumed.
 		ghclient.AwaitInFlight(ctx, err)
+		u.Log("creating %s got no clear answer (%v): reading it", branch, err)
 		return false, nil
 	}
 	// Anything else (a ruleset restricting creation, no permission) is the

@@ -13,14 +13,15 @@ import (
 	"github.com/cicd-excellence/actions/internal/refname"
 )
 
-// BranchPrefix starts every branch this action creates: the PRs it owns are
-// found by it.
-const BranchPrefix = "cicd-excellence/"
+// BranchPrefix starts every branch this action creates unless
+// Config.BranchPrefix says otherwise: validate's bot guard and the
+// bot-branches rulesets preset recognise the bot's PRs by it.
+const BranchPrefix = refname.BotBranchPrefix
 
 // Branch is the PR branch for a change. It is derived from which keys of
 // which file change, not from the values: every run that moves the same keys
 // meets on the same branch and PR (see branch.go), and a rerun finds its own.
-func Branch(environment, file string, edits []envfile.Edit) string {
+func Branch(prefix, environment, file string, edits []envfile.Edit) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00", environment, file)
 	keys := make([]string, len(edits))
@@ -31,7 +32,10 @@ func Branch(environment, file string, edits []envfile.Edit) string {
 	for _, k := range keys {
 		fmt.Fprintf(h, "%s\x00", k)
 	}
-	return BranchPrefix + environment + "/" + hex.EncodeToString(h.Sum(nil))[:12]
+	if prefix == "" {
+		prefix = BranchPrefix
+	}
+	return prefix + environment + "/" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // Marker is the machine-readable record in a PR body that lets a later run

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
@@ -31,6 +32,9 @@ const maxPages = 10
 func (u *Updater) requiredChecks(ctx context.Context, base string) (*requiredChecks, error) {
 	c := u.Cfg
 	rules, _, err := u.GH.Repositories.GetRulesForBranch(ctx, c.Owner, c.Repo, base)
+	if statusOf(err) == http.StatusNotFound {
+		return nil, u.repoErr(err)
+	}
 	if err != nil {
 		return nil, u.apiErr("read the rules of "+base, err)
 	}

@@ -45,6 +45,10 @@ type Config struct {
 	// AppDefaultBranch is the app repo's default branch when the event names
 	// it (the run's own repository): one read fewer per run.
 	AppDefaultBranch string
+	// BranchPrefix starts the PR branch (default BranchPrefix, the bot's).
+	// A flow whose PRs a human approves, such as a rollback, uses its own so
+	// that the bot guard and the bot's rulesets do not apply to it.
+	BranchPrefix string
 
 	// From the run, for the PR body and the audit record.
 	Actor     string
@@ -53,7 +57,6 @@ type Config struct {
 	ServerURL string
 }
 
-var envName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$`)
 var safePath = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
 
 // MaxValueLength bounds a version value.
@@ -211,14 +214,10 @@ func ParseConfig(r *action.Runtime, ev *event.Context) (Config, error) {
 	return c, nil
 }
 
-// ValidateEnvironment accepts names usable as a file name and a GitHub
-// environment: no '/', no '..', nothing absolute.
-func ValidateEnvironment(name string) error {
-	if !envName.MatchString(name) {
-		return fmt.Errorf("%s is not an environment name (letters, digits, '_' and '-', at most 63)", strconv.Quote(name))
-	}
-	return nil
-}
+// ValidateEnvironment is the one rule for environment names, shared with
+// deploy and validate (refname.Environment): a name open-infra-pr accepts is
+// one validate accepts too.
+func ValidateEnvironment(name string) error { return refname.Environment(name) }
 
 // EnvFile expands the file template and refuses paths that leave the
 // repository or are not JSON files.

@@ -288,8 +288,11 @@ func (m *merger) afterMerge(ctx context.Context, pr *gh.PullRequest) error {
 		// Only while it still holds what was merged: right after the merge,
 		// another run may already have claimed the branch for newer values.
 		ref, _, err := u.GH.Git.GetRef(ctx, u.Cfg.Owner, u.Cfg.Repo, "heads/"+out.Branch)
-		if err == nil && ref.GetObject().GetSHA() == m.head {
+		switch {
+		case err == nil && ref.GetObject().GetSHA() == m.head:
 			u.deleteBranch(ctx, out.Branch)
+		case err != nil && statusOf(err) != http.StatusNotFound:
+			u.Warn("could not delete branch %s: reading it failed: %v", out.Branch, err)
 		}
 	}()
 	go func() { defer wg.Done(); out.Approvals = u.approvals(ctx, pr.GetNumber()) }()

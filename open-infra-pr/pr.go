@@ -27,6 +27,10 @@ func (u *Updater) ensurePR(ctx context.Context, out *Outcome, res written) (*gh.
 	}
 	pr, err := u.createPR(ctx, out)
 	if err != nil {
+		if res.claimed {
+			// The branch is this run's alone: leave nothing half done.
+			(&writer{u: u, out: out}).dropClaim(ctx, res.head)
+		}
 		return nil, false, err
 	}
 	return pr, true, nil

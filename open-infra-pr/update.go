@@ -135,7 +135,7 @@ func (u *Updater) Run(ctx context.Context) (*Outcome, error) {
 		g.Go(func() error { return u.reachableAll(gctx, c.Edits) })
 		if !c.DryRun {
 			g.Go(func() (err error) {
-				st, err := u.readBranchFile(gctx, Branch(c.Environment, c.File, c.Edits))
+				st, err := u.readBranchFile(gctx, Branch(c.BranchPrefix, c.Environment, c.File, c.Edits))
 				pre = &st
 				return err
 			})
@@ -168,7 +168,7 @@ func (u *Updater) Run(ctx context.Context) (*Outcome, error) {
 		return out, nil
 	}
 	out.Changes = plan.changes
-	out.Branch = Branch(c.Environment, c.File, plan.edits)
+	out.Branch = Branch(c.BranchPrefix, c.Environment, c.File, plan.edits)
 	if c.DryRun {
 		out.Operation, out.Reason = OpDryRun, "dry run: nothing written"
 		u.Log("dry run: would open a PR from %s into %s changing %s", out.Branch, out.Base, c.File)
@@ -225,7 +225,12 @@ func (u *Updater) propose(ctx context.Context, w *writer, snap *snapshot, rules 
 		return nil
 	}
 	m := &merger{u: u, w: w, out: out, pr: pr, head: res.head, rules: rules}
-	return m.run(ctx)
+	err = m.run(ctx)
+	var fin *finished
+	if err != nil && !errors.As(err, &fin) && !errors.Is(err, errRestart) && !strings.Contains(err.Error(), fmt.Sprintf("PR #%d", out.Number)) {
+		err = fmt.Errorf("PR #%d is open with the change but not merged (a rerun merges it): %w", out.Number, err)
+	}
+	return err
 }
 
 // finished ends a run early with a successful outcome: another run of the
