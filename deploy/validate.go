@@ -112,7 +112,7 @@ func runValidate(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 		return err
 	}
 	botPR := strings.HasPrefix(ev.HeadRef, refname.BotBranchPrefix) || slices.Contains(cfg.bots, ev.PRAuthor)
-	if botPR && !v.isPR() && (ev.Name == event.PullRequest || ev.Name == event.PullRequestTarget) {
+	if botPR && !v.isPR() && ev.IsPullRequest() {
 		// Fail closed: without both SHAs the guard cannot run.
 		return fmt.Errorf("validate: the %s payload lacks full base and head SHAs (pull_request.base.sha, pull_request.head.sha), so the bot guard cannot run", ev.Name)
 	}
@@ -267,7 +267,7 @@ func (v *validator) run(ctx context.Context) ([]Problem, []string, error) {
 }
 
 func (v *validator) isPR() bool {
-	return (v.ev.Name == event.PullRequest || v.ev.Name == event.PullRequestTarget) && refname.IsFullSHA(v.ev.BaseSHA) && refname.IsFullSHA(v.ev.SHA)
+	return v.ev.IsPullRequest() && refname.IsFullSHA(v.ev.BaseSHA) && refname.IsFullSHA(v.ev.SHA)
 }
 
 // repoFor is the app repository of a key, or a problem at the key's line.

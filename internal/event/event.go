@@ -15,6 +15,10 @@ const (
 	Push              = "push"
 	PullRequest       = "pull_request"
 	PullRequestTarget = "pull_request_target"
+	// PullRequestReview carries the same pull_request object: the infra
+	// repo's validate runs again when a review is submitted, so an approval
+	// can lift the bot guard on the bot's promotion PRs.
+	PullRequestReview = "pull_request_review"
 	MergeGroup        = "merge_group"
 	WorkflowDispatch  = "workflow_dispatch"
 	Release           = "release"
@@ -169,7 +173,7 @@ func (c *Context) parse(data []byte) error {
 		if p.After != "" && p.After != ZeroSHA {
 			c.SHA = p.After
 		}
-	case PullRequest, PullRequestTarget:
+	case PullRequest, PullRequestTarget, PullRequestReview:
 		if pr := p.PullRequest; pr != nil {
 			c.PRNumber = pr.Number
 			c.HeadRef, c.BaseRef = pr.Head.Ref, pr.Base.Ref
@@ -251,4 +255,15 @@ func or(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// IsPullRequest reports whether the event is about a pull request and
+// carries its head and base (pull_request, pull_request_target,
+// pull_request_review).
+func (c *Context) IsPullRequest() bool {
+	switch c.Name {
+	case PullRequest, PullRequestTarget, PullRequestReview:
+		return true
+	}
+	return false
 }

@@ -15,6 +15,7 @@ const wanted = {
   push: () => true,
   pull_request: (e) => ["opened", "synchronize", "reopened", "closed"].includes(e.action),
   pull_request_target: () => true,
+  pull_request_review: (e) => e.action === "submitted",
   merge_group: () => true,
   workflow_dispatch: () => true,
   release: (e) => e.action === "published",
