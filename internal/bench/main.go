@@ -147,6 +147,39 @@ type traffic struct {
 	// UnknownLength counts git requests whose body size the server could
 	// not log (chunked uploads); their request bodies are missing from Bytes.
 	UnknownLength int
+	// MedianServed is the median time the server took per request, the
+	// injected latency included: above it is the local GitHub's own work
+	// on this machine.
+	MedianServed time.Duration
+	// ByOperation counts requests per "METHOD /route", most first.
+	ByOperation []opCount
+}
+
+type opCount struct {
+	Operation string
+	N         int
+}
+
+func countByOperation(reqs []githubtest.Request) []opCount {
+	m := map[string]int{}
+	for _, r := range reqs {
+		op := r.Operation
+		if op == "" {
+			op = r.Method + " " + r.Path
+		}
+		m[op]++
+	}
+	out := make([]opCount, 0, len(m))
+	for op, n := range m {
+		out = append(out, opCount{op, n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].N != out[j].N {
+			return out[i].N > out[j].N
+		}
+		return out[i].Operation < out[j].Operation
+	})
+	return out
 }
 
 // roundTrips counts sequential waves in a request log: sorted by Start, a
@@ -184,8 +217,10 @@ func isWrite(r githubtest.Request) bool {
 }
 
 func measureTraffic(reqs []githubtest.Request, latency time.Duration) traffic {
-	t := traffic{RoundTrips: roundTrips(reqs)}
+	t := traffic{RoundTrips: roundTrips(reqs), ByOperation: countByOperation(reqs)}
+	durs := make([]time.Duration, 0, len(reqs))
 	for _, r := range reqs {
+		durs = append(durs, r.Duration)
 		req := r.RequestBytes
 		if req < 0 {
 			t.UnknownLength++
@@ -204,6 +239,10 @@ func measureTraffic(reqs []githubtest.Request, latency time.Duration) traffic {
 				t.GitSlow++
 			}
 		}
+	}
+	if len(durs) > 0 {
+		slices.Sort(durs)
+		t.MedianServed = durs[(len(durs)-1)/2]
 	}
 	return t
 }
@@ -298,6 +337,9 @@ func (b *bench) measure(ctx context.Context, rep *report) error {
 	if err := b.seedApp(); err != nil {
 		return fmt.Errorf("app repo: %w", err)
 	}
+	if err := b.warmUp(ctx); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
 	for _, n := range b.o.Commits {
 		r, err := b.size(ctx, n)
 		if err != nil {
@@ -340,6 +382,24 @@ func (b *bench) seedApp() error {
 			return err
 		}
 		b.app = append(b.app, sha)
+	}
+	return nil
+}
+
+// warmUp runs each flow once, unmeasured, on a small repo: the first
+// requests of a process pay one-time costs (connections, the server's lazily
+// built state) that would otherwise land on the first size measured.
+func (b *bench) warmUp(ctx context.Context) error {
+	name := "infra-warm-up"
+	if _, err := b.seedRepo(name, 10, tagFile([]string{"api"}, b.app[0])); err != nil {
+		return err
+	}
+	b.progress("warm-up: one bump of each flow, not measured")
+	if _, err := b.updater(name, "api.tag", b.app[1], b.gh).Run(ctx); err != nil {
+		return fmt.Errorf("open-infra-pr: %w", err)
+	}
+	if _, err := b.seedFlow(ctx, name, b.app[2]); err != nil {
+		return fmt.Errorf("seed flow: %w", err)
 	}
 	return nil
 }
@@ -776,6 +836,26 @@ func human(n int64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
+func ms(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
+
+// opsList is "GET /contents/{path} 3, PUT /pulls/{pull_number}/merge 1, …"
+// (the first limit of them, every one when limit is 0).
+func opsList(ops []opCount, limit int) string {
+	var parts []string
+	rest := 0
+	for i, o := range ops {
+		if limit > 0 && i >= limit {
+			rest += o.N
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", strings.Replace(o.Operation, " /repos/{owner}/{repo}/", " /", 1), o.N))
+	}
+	if rest > 0 {
+		parts = append(parts, fmt.Sprintf("others %d", rest))
+	}
+	return strings.Join(parts, ", ")
+}
+
 func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
 
 func runsText(n int) string {
@@ -958,6 +1038,18 @@ func (r *report) print(w io.Writer) {
 		for _, s := range r.Sizes {
 			fmt.Fprintf(w, "- %d commits, every run: ours %s; seed %s.\n", s.Commits, times(s.OursRuns), times(s.CloneRuns))
 		}
+	}
+	for _, s := range r.Sizes {
+		fmt.Fprintf(w, "- %d commits, median time the server took per request (the %s injected included): ours %s, seed %s.\n",
+			s.Commits, r.Latency, ms(s.Ours.MedianServed), ms(s.Clone.MedianServed))
+	}
+	if len(r.Sizes) > 0 {
+		s := r.Sizes[len(r.Sizes)-1]
+		fmt.Fprintf(w, "- ours' requests (%d commits): %s.\n", s.Commits, opsList(s.Ours.ByOperation, 0))
+	}
+	for _, c := range r.Crowds {
+		fmt.Fprintf(w, "- %s crowd: median time the server took per request %s; requests by operation: %s.\n",
+			c.Name, ms(c.Traffic.MedianServed), opsList(c.Traffic.ByOperation, 8))
 	}
 	if len(r.Sizes) > 0 {
 		var parts []string
