@@ -47,6 +47,16 @@ func TestBenchSmall(t *testing.T) {
 		if s.Ours.RoundTrips < 1 || s.Ours.RoundTrips > s.Ours.Requests || s.Ours.Writes < 1 || s.Ours.Writes >= s.Ours.Requests {
 			t.Errorf("%d commits: ours %d requests, %d round trips, %d content-creating: out of range", s.Commits, s.Ours.Requests, s.Ours.RoundTrips, s.Ours.Writes)
 		}
+		// The seed's flow is strictly sequential (git and the two API calls
+		// one after another), so nearly every request is its own round
+		// trip: this shows the server logs when each request started. (A
+		// request's End is when the handler returned, which can be just
+		// after the client had its answer, so two may merge.) Ours reads
+		// in parallel.
+		if s.Clone.RoundTrips < s.Clone.Requests-2 || s.Ours.RoundTrips >= s.Ours.Requests {
+			t.Errorf("%d commits: seed %d round trips for %d requests (want nearly as many), ours %d for %d (want fewer)",
+				s.Commits, s.Clone.RoundTrips, s.Clone.Requests, s.Ours.RoundTrips, s.Ours.Requests)
+		}
 		// clone: info/refs + upload-pack; push: info/refs + receive-pack;
 		// then POST pulls + PUT merge. Only the push and the two API calls
 		// create content.

@@ -546,9 +546,11 @@ func short(s string) string { return s[:min(len(s), 7)] }
 // traffic sums the request log since the last reset.
 func (b *bench) traffic() traffic {
 	reqs := b.srv.Requests()
-	if b.o.Verbose {
+	if b.o.Verbose && len(reqs) > 0 {
+		t0 := slices.MinFunc(reqs, func(a, b githubtest.Request) int { return a.Start.Compare(b.Start) }).Start
 		for _, r := range reqs {
-			b.progress("  %3d %-6s %-60s req %7d resp %8d %s", r.Status, r.Method, r.Path, r.RequestBytes, r.ResponseBytes, r.Duration.Round(time.Millisecond))
+			b.progress("  %3d %-6s %-60s req %7d resp %8d at +%dms for %dms", r.Status, r.Method, r.Path, r.RequestBytes, r.ResponseBytes,
+				r.Start.Sub(t0).Milliseconds(), r.Duration.Milliseconds())
 		}
 	}
 	return measureTraffic(reqs, b.o.Latency)
