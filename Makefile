@@ -33,7 +33,7 @@ test: tools
 demo: tools
 	$(GO) run ./internal/demo
 
-## bench: open-infra-pr vs the seed's clone flow (1k/10k/50k commits, +50ms per request) and the 20-writer drain
+## bench: open-infra-pr vs the seed's clone flow (1k/20k commits, +50ms per request), same-key and different-key crowds of 20
 bench:
 	$(GO) run ./internal/bench
 

@@ -217,6 +217,9 @@ type Request struct {
 	RequestBytes, ResponseBytes int64
 	Injected                    bool // a Fault produced the response
 	Duration                    time.Duration
+	// Start is when the server began serving the request (End is
+	// Start+Duration): the bench counts sequential round trips from it.
+	Start time.Time
 }
 
 type requestLog struct {
@@ -225,6 +228,8 @@ type requestLog struct {
 }
 
 func (l *requestLog) add(r Request) {
+	// Every handler logs right after measuring Duration from its start.
+	r.Start = time.Now().Add(-r.Duration)
 	l.mu.Lock()
 	l.reqs = append(l.reqs, r)
 	l.mu.Unlock()
