@@ -45,6 +45,9 @@ type Config struct {
 	// AppDefaultBranch is the app repo's default branch when the event names
 	// it (the run's own repository): one read fewer per run.
 	AppDefaultBranch string
+	// PushedToDefault is the commit a push to the app's default branch made
+	// its tip, per the event's payload.
+	PushedToDefault string
 	// BranchPrefix starts the PR branch (default BranchPrefix, the bot's).
 	// A flow whose PRs a human approves, such as a rollback, uses its own so
 	// that the bot guard and the bot's rulesets do not apply to it.
@@ -202,6 +205,12 @@ func ParseConfig(r *action.Runtime, ev *event.Context) (Config, error) {
 		}
 		if strings.EqualFold(app, ev.Repository) {
 			c.AppDefaultBranch = ev.DefaultBranch
+			// A push to the default branch: GitHub's own payload says the
+			// pushed commit is that branch's tip, so it needs no compare to
+			// prove it merged.
+			if ev.Name == event.Push && ev.DefaultBranch != "" && ev.Ref == "refs/heads/"+ev.DefaultBranch && refname.IsFullSHA(ev.SHA) {
+				c.PushedToDefault = ev.SHA
+			}
 		}
 	}
 	c.HotfixPrefix = r.Input("hotfix-prefix")

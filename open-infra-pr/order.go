@@ -21,6 +21,15 @@ type orderCache struct {
 	onMain map[string]bool   // sha -> on the default branch
 }
 
+func (o *orderCache) setOnMain(sha string, on bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.onMain == nil {
+		o.onMain = map[string]bool{}
+	}
+	o.onMain[sha] = on
+}
+
 func (u *Updater) compare(ctx context.Context, base, head string) (string, error) {
 	key := base + "..." + head
 	u.order.mu.Lock()
@@ -63,6 +72,10 @@ func (u *Updater) reachableAll(ctx context.Context, edits []envfile.Edit) error 
 
 func (u *Updater) reachable(ctx context.Context, sha string) error {
 	c := u.Cfg
+	if sha == c.PushedToDefault {
+		u.order.setOnMain(sha, true)
+		return nil
+	}
 	app := c.AppOwner + "/" + c.AppRepo
 	branch, ok, err := ancestry.ReachableFrom(ctx, u.GH, c.AppOwner, c.AppRepo, sha, c.AppDefaultBranch, c.HotfixPrefix)
 	switch {
@@ -73,12 +86,7 @@ func (u *Updater) reachable(ctx context.Context, sha string) error {
 	case !ok:
 		return action.Inputf("set", "%s is not on %s's default branch or a %s* branch; only merged commits may be deployed", short(sha), app, c.HotfixPrefix)
 	}
-	u.order.mu.Lock()
-	if u.order.onMain == nil {
-		u.order.onMain = map[string]bool{}
-	}
-	u.order.onMain[sha] = c.AppDefaultBranch == "" || branch == c.AppDefaultBranch
-	u.order.mu.Unlock()
+	u.order.setOnMain(sha, c.AppDefaultBranch == "" || branch == c.AppDefaultBranch)
 	return nil
 }
 

@@ -527,9 +527,12 @@ func (b *bench) updater(repo, key, value string, client *gh.Client) *openinfrapr
 			AppOwner:         owner,
 			AppRepo:          appRepo,
 			AppDefaultBranch: "main",
-			Actor:            "bench",
-			SourceSHA:        value,
-			ServerURL:        b.srv.URL,
+			// Each run stands for the push that made value main's tip: the
+			// push event's payload says so (see open-infra-pr's config).
+			PushedToDefault: value,
+			Actor:           "bench",
+			SourceSHA:       value,
+			ServerURL:       b.srv.URL,
 		},
 		Backoff: b.o.Backoff,
 	}
