@@ -126,10 +126,12 @@ func ChangeTable(c Config, changes []envfile.Change) string {
 	fmt.Fprintf(&b, "| Environment | Key | Before | After | Changes |\n|---|---|---|---|---|\n")
 	for _, ch := range changes {
 		link := ""
-		if c.AppOwner != "" && isSHA(ch.Old) && isSHA(ch.New) {
-			link = fmt.Sprintf("[compare](%s/%s/%s/compare/%s...%s)", c.ServerURL, c.AppOwner, c.AppRepo, ch.Old, ch.New)
-		} else if c.AppOwner != "" && isSHA(ch.New) {
-			link = fmt.Sprintf("[commit](%s/%s/%s/commit/%s)", c.ServerURL, c.AppOwner, c.AppRepo, ch.New)
+		owner, repo, _ := c.App(ch.Path)
+		switch {
+		case owner != "" && isSHA(ch.Old) && isSHA(ch.New):
+			link = fmt.Sprintf("[compare](%s/%s/%s/compare/%s...%s)", c.ServerURL, owner, repo, ch.Old, ch.New)
+		case owner != "" && isSHA(ch.New):
+			link = fmt.Sprintf("[commit](%s/%s/%s/commit/%s)", c.ServerURL, owner, repo, ch.New)
 		}
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s |\n", c.Environment, ch.Path, code(ch.Old), code(ch.New), link)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/cicd-excellence/actions/internal/envfile"
 	"github.com/cicd-excellence/actions/internal/event"
 	"github.com/cicd-excellence/actions/internal/refname"
+	"github.com/cicd-excellence/actions/internal/servicemap"
 )
 
 // Merge modes.
@@ -48,6 +49,12 @@ type Config struct {
 	// PushedToDefault is the commit a push to the app's default branch made
 	// its tip, per the event's payload.
 	PushedToDefault string
+	// ServicesFile is the infra repo's map of version keys to app repos
+	// (internal/servicemap); read when set. Services is the parsed map: each
+	// key is ordered, checked and linked against its own app repo. Without
+	// one, every key belongs to AppOwner/AppRepo.
+	ServicesFile string
+	Services     *servicemap.Map
 	// BranchPrefix starts the PR branch (default BranchPrefix, the bot's).
 	// A flow whose PRs a human approves, such as a rollback, uses its own so
 	// that the bot guard and the bot's rulesets do not apply to it.
@@ -213,6 +220,17 @@ func ParseConfig(r *action.Runtime, ev *event.Context) (Config, error) {
 			}
 		}
 	}
+	c.ServicesFile = r.Input("services-file")
+	if c.ServicesFile == "" && c.PromoteFrom != "" {
+		// A promotion moves many services at once: each key must be
+		// checked against its own repository when the map exists.
+		c.ServicesFile = servicemap.DefaultFile
+	}
+	if c.ServicesFile != "" {
+		if c.ServicesFile, err = EnvFile(c.ServicesFile, ""); err != nil {
+			return c, action.Inputf("services-file", "%v", err)
+		}
+	}
 	c.HotfixPrefix = r.Input("hotfix-prefix")
 	if c.HotfixPrefix == "" {
 		c.HotfixPrefix = "hotfixes/"
@@ -290,4 +308,25 @@ func ValidateValue(v string) error {
 		return fmt.Errorf("%s looks like a short or upper-case commit SHA; use the full 40-character lower-case SHA", strconv.Quote(v))
 	}
 	return nil
+}
+
+// App is the app repository whose commits key holds: from the services map
+// when there is one, else AppOwner/AppRepo ("" when neither says).
+func (c Config) App(key string) (owner, repo string, err error) {
+	if c.Services != nil {
+		owner, repo, err = c.Services.RepoFor(key, c.Owner)
+		if err != nil {
+			return "", "", action.Inputf("services-file", "%s: %v", c.ServicesFile, err)
+		}
+		return owner, repo, nil
+	}
+	return c.AppOwner, c.AppRepo, nil
+}
+
+// defaultBranchOf is the app repo's default branch when the event said it.
+func (c Config) defaultBranchOf(owner, repo string) string {
+	if strings.EqualFold(owner+"/"+repo, c.AppOwner+"/"+c.AppRepo) {
+		return c.AppDefaultBranch
+	}
+	return ""
 }

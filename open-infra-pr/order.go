@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -13,32 +14,38 @@ import (
 	"github.com/cicd-excellence/actions/internal/envfile"
 )
 
-// orderCache remembers this run's answers about the app repo: a run asks the
-// same question again each time it re-reads a moved base.
+// orderCache remembers this run's answers about the app repos: a run asks
+// the same question again each time it re-reads a moved base.
 type orderCache struct {
 	mu     sync.Mutex
-	status map[string]string // "a...b" -> compare status
-	onMain map[string]bool   // sha -> on the default branch
+	status map[string]string // "owner/repo:a...b" -> compare status
+	onMain map[string]bool   // "owner/repo@sha" -> on the default branch
 }
 
-func (o *orderCache) setOnMain(sha string, on bool) {
+func (o *orderCache) setOnMain(repo, sha string, on bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.onMain == nil {
 		o.onMain = map[string]bool{}
 	}
-	o.onMain[sha] = on
+	o.onMain[repo+"@"+sha] = on
 }
 
-func (u *Updater) compare(ctx context.Context, base, head string) (string, error) {
-	key := base + "..." + head
+func (o *orderCache) isOnMain(repo, sha string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.onMain[repo+"@"+sha]
+}
+
+func (u *Updater) compare(ctx context.Context, owner, repo, base, head string) (string, error) {
+	key := owner + "/" + repo + ":" + base + "..." + head
 	u.order.mu.Lock()
 	st, ok := u.order.status[key]
 	u.order.mu.Unlock()
 	if ok {
 		return st, nil
 	}
-	st, err := ancestry.Compare(ctx, u.GH, u.Cfg.AppOwner, u.Cfg.AppRepo, base, head)
+	st, err := ancestry.Compare(ctx, u.GH, owner, repo, base, head)
 	if err != nil {
 		return "", err
 	}
@@ -48,46 +55,55 @@ func (u *Updater) compare(ctx context.Context, base, head string) (string, error
 	return st, nil
 }
 
-// reachableAll checks, together, that every new commit is on the app's
+// reachableAll checks, together, that every new commit is on its app's
 // default branch or a hotfix branch: a commit that only exists in a fork or
 // an unmerged PR can still be fetched by SHA through the main repo, and must
 // not be deployed.
 func (u *Updater) reachableAll(ctx context.Context, edits []envfile.Edit) error {
-	c := u.Cfg
-	if c.AppOwner == "" {
-		return nil
-	}
 	g, gctx := errgroup.WithContext(ctx)
 	seen := map[string]bool{}
 	for _, e := range edits {
-		if !isSHA(e.Value) || seen[e.Value] {
+		owner, repo, err := u.Cfg.App(e.Path.String())
+		if err != nil {
+			return err
+		}
+		if owner == "" || !isSHA(e.Value) || seen[owner+"/"+repo+"@"+e.Value] {
 			continue
 		}
-		seen[e.Value] = true
+		seen[owner+"/"+repo+"@"+e.Value] = true
 		sha := e.Value
-		g.Go(func() error { return u.reachable(gctx, sha) })
+		g.Go(func() error { return u.reachable(gctx, owner, repo, sha) })
 	}
 	return g.Wait()
 }
 
-func (u *Updater) reachable(ctx context.Context, sha string) error {
+func (u *Updater) reachable(ctx context.Context, owner, repo, sha string) error {
 	c := u.Cfg
-	if sha == c.PushedToDefault {
-		u.order.setOnMain(sha, true)
+	app := owner + "/" + repo
+	def := c.defaultBranchOf(owner, repo)
+	if def != "" && sha == c.PushedToDefault {
+		u.order.setOnMain(app, sha, true)
 		return nil
 	}
-	app := c.AppOwner + "/" + c.AppRepo
-	branch, ok, err := ancestry.ReachableFrom(ctx, u.GH, c.AppOwner, c.AppRepo, sha, c.AppDefaultBranch, c.HotfixPrefix)
+	branch, ok, err := ancestry.ReachableFrom(ctx, u.GH, owner, repo, sha, def, c.HotfixPrefix)
 	switch {
 	case errors.Is(err, ancestry.ErrUnknownCommit):
-		return action.Inputf("set", "%s is not a commit of %s", sha, app)
+		return action.Inputf(u.valuesInput(), "%s is not a commit of %s", sha, app)
 	case err != nil:
 		return err
 	case !ok:
-		return action.Inputf("set", "%s is not on %s's default branch or a %s* branch; only merged commits may be deployed", short(sha), app, c.HotfixPrefix)
+		return action.Inputf(u.valuesInput(), "%s is not on %s's default branch or a %s* branch; only merged commits may be deployed", short(sha), app, c.HotfixPrefix)
 	}
-	u.order.setOnMain(sha, c.AppDefaultBranch == "" || branch == c.AppDefaultBranch)
+	u.order.setOnMain(app, sha, def == "" && !strings.HasPrefix(branch, c.HotfixPrefix) || branch == def)
 	return nil
+}
+
+// valuesInput is the input the values came from.
+func (u *Updater) valuesInput() string {
+	if u.Cfg.PromoteFrom != "" {
+		return "promote-from"
+	}
+	return "set"
 }
 
 // checkOrder keeps versions monotonic: a commit may only replace one it
@@ -97,7 +113,7 @@ func (u *Updater) reachable(ctx context.Context, sha string) error {
 // merged back to main to stay deployed).
 func (u *Updater) checkOrder(ctx context.Context, edits []envfile.Edit, changes []envfile.Change) ([]envfile.Edit, []string, error) {
 	c := u.Cfg
-	if c.AppOwner == "" || c.AllowDowngrade {
+	if c.AllowDowngrade {
 		return edits, nil, nil
 	}
 	changed := map[string]envfile.Change{}
@@ -112,12 +128,16 @@ func (u *Updater) checkOrder(ctx context.Context, edits []envfile.Edit, changes 
 	g, gctx := errgroup.WithContext(ctx)
 	for i, e := range edits {
 		ch, ok := changed[e.Path.String()]
-		if !ok || !isSHA(ch.New) || !isSHA(ch.Old) {
+		owner, repo, err := c.App(e.Path.String())
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok || owner == "" || !isSHA(ch.New) || !isSHA(ch.Old) {
 			verdicts[i].keep = true
 			continue
 		}
 		g.Go(func() error {
-			keep, msg, err := u.forward(gctx, e.Path.String(), ch.Old, ch.New)
+			keep, msg, err := u.forward(gctx, owner, repo, e.Path.String(), ch.Old, ch.New)
 			verdicts[i] = verdict{keep, msg}
 			return err
 		})
@@ -138,33 +158,28 @@ func (u *Updater) checkOrder(ctx context.Context, edits []envfile.Edit, changes 
 	return keep, skipped, nil
 }
 
-// forward decides whether key may move from old to new.
-func (u *Updater) forward(ctx context.Context, key, old, new string) (bool, string, error) {
+// forward decides whether key may move from old to new in owner/repo.
+func (u *Updater) forward(ctx context.Context, owner, repo, key, old, new string) (bool, string, error) {
 	c := u.Cfg
-	status, err := u.compare(ctx, old, new)
+	app := owner + "/" + repo
+	status, err := u.compare(ctx, owner, repo, old, new)
 	switch {
 	case errors.Is(err, ancestry.ErrUnknownCommit):
-		u.Warn("cannot order %s: %s is not a commit of %s/%s; moving on", key, short(old), c.AppOwner, c.AppRepo)
+		u.Warn("cannot order %s: %s is not a commit of %s; moving on", key, short(old), app)
 		return true, "", nil
 	case err != nil:
 		return false, "", err
 	case status == "ahead" || status == "identical":
 		return true, "", nil
-	case status == "diverged" && u.onMain(new):
+	case status == "diverged" && u.order.isOnMain(app, new):
 		// old is off the default branch: a hotfix. Moving on is right (the
 		// default branch is where fixes must land), but never silently.
-		if _, onMain, rerr := ancestry.ReachableFrom(ctx, u.GH, c.AppOwner, c.AppRepo, old, c.AppDefaultBranch, ""); rerr == nil && !onMain {
+		if _, onMain, rerr := ancestry.ReachableFrom(ctx, u.GH, owner, repo, old, c.defaultBranchOf(owner, repo), ""); rerr == nil && !onMain {
 			u.Notice("%s: %s replaces %s, a commit off the default branch (a hotfix?) that %s does not contain: merge the fix back to the default branch if it must stay deployed", key, short(new), short(old), short(new))
 			return true, "", nil
 		}
 	}
 	return false, fmt.Sprintf("%s: %s is not newer than %s (%s); set allow-downgrade: true for a rollback", key, short(new), short(old), status), nil
-}
-
-func (u *Updater) onMain(sha string) bool {
-	u.order.mu.Lock()
-	defer u.order.mu.Unlock()
-	return u.order.onMain[sha]
 }
 
 // relation orders two sets of values of the same keys: ours against those
@@ -183,19 +198,22 @@ func (u *Updater) relate(ctx context.Context, ours, theirs map[string]string) (r
 	rel := same
 	for k, o := range ours {
 		t, ok := theirs[k]
+		owner, repo, err := u.Cfg.App(k)
 		switch {
+		case err != nil:
+			return same, err
 		case !ok:
 			rel = newer
 			continue
 		case o == t:
 			continue
-		case !isSHA(o) || !isSHA(t) || u.Cfg.AppOwner == "":
+		case !isSHA(o) || !isSHA(t) || owner == "":
 			if rel == same {
 				rel = newer
 			}
 			continue
 		}
-		st, err := u.compare(ctx, t, o)
+		st, err := u.compare(ctx, owner, repo, t, o)
 		if errors.Is(err, ancestry.ErrUnknownCommit) {
 			// Theirs is no commit of the app (a hand-made value): ours,
 			// checked to be merged, replaces it.
@@ -208,7 +226,7 @@ func (u *Updater) relate(ctx context.Context, ours, theirs map[string]string) (r
 		switch {
 		case st == "ahead":
 			rel = newer
-		case st == "diverged" && u.onMain(o):
+		case st == "diverged" && u.order.isOnMain(owner+"/"+repo, o):
 			rel = newer
 		default:
 			return older, nil

@@ -16,10 +16,11 @@ import (
 
 // snapshot is the base branch as read at one moment.
 type snapshot struct {
-	sha     string // the base's commit
-	content []byte // the environment file
-	blob    string // its blob SHA: the compare-and-swap token of a contents write
-	source  []byte // the promote-from file
+	sha      string // the base's commit
+	content  []byte // the environment file
+	blob     string // its blob SHA: the compare-and-swap token of a contents write
+	source   []byte // the promote-from file
+	services []byte // the services map, nil when there is none
 }
 
 // repoErr is a failed read of the infra repository itself: a 404 means the
@@ -40,9 +41,9 @@ func (u *Updater) read(ctx context.Context, base string) (*snapshot, error) {
 	s := &snapshot{}
 	// Separate errors, not an errgroup: a missing branch must be reported as
 	// the base's fault even when the file read fails first.
-	var refErr, fileErr, srcErr error
+	var refErr, fileErr, srcErr, svcErr error
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		ref, _, err := u.GH.Git.GetRef(ctx, c.Owner, c.Repo, "heads/"+base)
@@ -57,6 +58,15 @@ func (u *Updater) read(ctx context.Context, base string) (*snapshot, error) {
 		s.content, s.blob, fileErr = u.file(ctx, c.File, base, true)
 		if fileErr == nil && c.PromoteFrom != "" {
 			s.source, _, srcErr = u.file(ctx, c.PromoteFile, base, true)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if c.ServicesFile != "" {
+			s.services, _, svcErr = u.file(ctx, c.ServicesFile, base, false)
+			if statusOf(svcErr) == http.StatusNotFound {
+				s.services, svcErr = nil, nil // no map: one app repo for every key
+			}
 		}
 	}()
 	wg.Wait()
@@ -74,6 +84,9 @@ func (u *Updater) read(ctx context.Context, base string) (*snapshot, error) {
 	}
 	if srcErr != nil {
 		return nil, srcErr
+	}
+	if svcErr != nil {
+		return nil, svcErr
 	}
 	return s, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/envfile"
+	"github.com/cicd-excellence/actions/internal/servicemap"
 )
 
 // Operations reported in the `operation` output.
@@ -131,8 +132,13 @@ func (u *Updater) Run(ctx context.Context) (*Outcome, error) {
 		}
 		return g2.Wait()
 	})
-	if c.PromoteFrom == "" {
+	// Reachability needs to know each key's app repo first when a services
+	// map may say it; otherwise it goes out now.
+	early := c.PromoteFrom == "" && c.ServicesFile == ""
+	if early {
 		g.Go(func() error { return u.reachableAll(gctx, c.Edits) })
+	}
+	if c.PromoteFrom == "" {
 		if !c.DryRun {
 			g.Go(func() (err error) {
 				st, err := u.readBranchFile(gctx, Branch(c.BranchPrefix, c.Environment, c.File, c.Edits))
@@ -145,11 +151,18 @@ func (u *Updater) Run(ctx context.Context) (*Outcome, error) {
 		return nil, err
 	}
 
+	if snap.services != nil {
+		m, err := servicemap.Parse(snap.services)
+		if err != nil {
+			return nil, action.Inputf("services-file", "%s in %s: %v", c.ServicesFile, u.repo(), err)
+		}
+		u.Cfg.Services, c.Services = m, m
+	}
 	edits, err := u.edits(snap)
 	if err != nil {
 		return nil, err
 	}
-	if c.PromoteFrom != "" {
+	if !early {
 		if err := u.reachableAll(ctx, edits); err != nil {
 			return nil, err
 		}
