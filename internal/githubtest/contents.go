@@ -166,10 +166,8 @@ func (s *Server) putContents(c *call) {
 		return
 	}
 	now := s.now()
-	webFlowCommit := in.Author == nil && in.Committer == nil
-	committer := webFlow
-	committer.Date = now
-	author := s.authorFor(c.user)
+	author, committer, signed := s.apiIdentity(c.tok, c.user, now) // see commits.go
+	webFlowCommit := in.Author == nil && in.Committer == nil && signed
 	if in.Committer != nil {
 		committer = in.Committer.signature(now)
 		author = committer

@@ -122,7 +122,14 @@ func (s *Server) createRef(c *call) {
 			c.invalid("Object is not a commit")
 			return
 		}
-		if v := s.checkRules(c.repo, c.tok, branch, opCreate); v != "" {
+		merges := false
+		if s.wantsLinear(c.repo, branch) {
+			if merges, err = s.newMerges(c.ctx, c.repo, "", in.SHA, nil); err != nil {
+				c.internal(err)
+				return
+			}
+		}
+		if v := s.refRules(c.repo, c.tok, branch, opCreate, merges); v != "" {
 			c.ruleViolation(http.StatusUnprocessableEntity, v)
 			return
 		}
@@ -188,7 +195,14 @@ func (s *Server) updateRef(c *call) {
 			if !ff {
 				op = opForcePush
 			}
-			if v := s.checkRules(c.repo, c.tok, branch, op); v != "" {
+			merges := false
+			if typ == "commit" && s.wantsLinear(c.repo, branch) {
+				if merges, err = s.newMerges(c.ctx, c.repo, old, in.SHA, nil); err != nil {
+					c.internal(err)
+					return
+				}
+			}
+			if v := s.refRules(c.repo, c.tok, branch, op, merges); v != "" {
 				c.ruleViolation(http.StatusUnprocessableEntity, v)
 				return
 			}
@@ -538,14 +552,13 @@ func (s *Server) createGitCommit(c *call) {
 		}
 	}
 	now := s.now()
-	webFlowCommit := in.Author == nil && in.Committer == nil && in.Signature == ""
-	author := s.authorFor(c.user)
-	committer := webFlow
-	committer.Date = now
+	plain := in.Author == nil && in.Committer == nil && in.Signature == ""
+	author, committer, signed := s.apiIdentity(c.tok, c.user, now)
+	webFlowCommit := plain && signed
 	if in.Author != nil {
 		author = in.Author.signature(now)
 	}
-	if !webFlowCommit {
+	if !plain {
 		committer = author
 		if in.Committer != nil {
 			committer = in.Committer.signature(now)
