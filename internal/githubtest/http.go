@@ -116,6 +116,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, escaped string
 		c.authFail(http.StatusNotFound, "Not Found")
 	default:
 		s.serveRoute(c)
+		s.noticeHeads(c.repo)
 	}
 	if hit && f.After && (f.Reset || f.Status != 0) {
 		// The handler's effects stay; its response is lost.
