@@ -339,7 +339,9 @@ func (s *Server) createCheckRun(c *call) {
 		return
 	}
 	if typ != "commit" || !fullSHA.MatchString(in.HeadSHA) {
+		// GitHub answers 422 here; its description declares only 201.
 		c.invalid("No commit found for SHA: " + in.HeadSHA)
+		c.undeclared, c.undeclaredSchema = "check-runs: unknown head_sha", "validation-error"
 		return
 	}
 	now := s.now()
@@ -347,6 +349,7 @@ func (s *Server) createCheckRun(c *call) {
 	run.Status = "queued"
 	if msg := in.apply(run, now); msg != "" {
 		c.invalid("Invalid request.\n\n" + msg)
+		c.undeclared, c.undeclaredSchema = "check-runs: completed without conclusion", "validation-error"
 		return
 	}
 	s.mu.Lock()
@@ -392,6 +395,7 @@ func (s *Server) updateCheckRun(c *call) {
 	next := *run
 	if msg := in.apply(&next, s.now()); msg != "" {
 		c.invalid("Invalid request.\n\n" + msg)
+		c.undeclared, c.undeclaredSchema = "check-runs: completed without conclusion", "validation-error"
 		return
 	}
 	*run = next

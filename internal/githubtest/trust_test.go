@@ -272,7 +272,7 @@ func TestPushRulesets(t *testing.T) {
 		{"merge commit on a linear branch", "dev-token", func(t *testing.T, dir string) []string {
 			mustGit(t, dir, "fetch", "--quiet", "origin", "linear")
 			mustGit(t, dir, "checkout", "--quiet", "-B", "linear", "origin/linear")
-			mustGit(t, dir, "checkout", "--quiet", "-b", "side", "origin/main")
+			mustGit(t, dir, "checkout", "--quiet", "-B", "side", "origin/main")
 			commitLocal(t, dir, "side")
 			mustGit(t, dir, "checkout", "--quiet", "linear")
 			mustGit(t, dir, "merge", "--quiet", "--no-ff", "-m", "merge side", "side")
@@ -299,12 +299,21 @@ func TestPushRulesets(t *testing.T) {
 			return []string{"origin", "HEAD:main"}
 		}, nil},
 	}
+	// One clone; each case starts from the server's main and pushes with
+	// its own token.
+	dir := clone(t, srv, githubtest.DefaultToken)
 	for _, tc := range pushes {
 		t.Run(tc.name, func(t *testing.T) {
 			before, err := srv.Refs(owner, repo)
 			ok(t, err)
-			dir := clone(t, srv, tc.token)
+			mustGit(t, dir, "fetch", "--quiet", "--prune", "origin")
+			mustGit(t, dir, "checkout", "--quiet", "--force", "-B", "work", "origin/main")
 			args := tc.prepare(t, dir)
+			for i, a := range args {
+				if a == "origin" {
+					args[i] = srv.CloneURL(owner, repo, tc.token)
+				}
+			}
 			out, err := git(t, dir, append([]string{"push"}, args...)...)
 			after, err2 := srv.Refs(owner, repo)
 			ok(t, err2)
@@ -421,6 +430,14 @@ func TestRequiredCheckBoundToApp(t *testing.T) {
 	wantErr(t, err, 403, "You must authenticate via a GitHub App.")
 	_, _, err = ci.Checks.UpdateCheckRun(ctx, owner, repo, fake.GetID(), github.UpdateCheckRunOptions{Name: "validate", Conclusion: github.String("failure")})
 	wantErr(t, err, 403, "Resource not accessible by integration")
+
+	// Bad check runs are refused, naming what is wrong.
+	_, _, err = ci.Checks.CreateCheckRun(ctx, owner, repo, github.CreateCheckRunOptions{Name: "validate", HeadSHA: strings.Repeat("0", 40)})
+	wantErr(t, err, 422, "No commit found for SHA")
+	_, _, err = ci.Checks.CreateCheckRun(ctx, owner, repo, github.CreateCheckRunOptions{Name: "validate", HeadSHA: head, Status: github.String("completed")})
+	wantErr(t, err, 422, "conclusion is required")
+	_, _, err = ci.Checks.UpdateCheckRun(ctx, owner, repo, 987654, github.UpdateCheckRunOptions{Name: "validate", Conclusion: github.String("success")})
+	wantErr(t, err, 404, "Not Found")
 
 	// The expected app: queued, then failure, then success.
 	run, _, err := ci.Checks.CreateCheckRun(ctx, owner, repo, github.CreateCheckRunOptions{Name: "validate", HeadSHA: head, Status: github.String("in_progress")})
