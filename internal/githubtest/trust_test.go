@@ -581,3 +581,53 @@ func TestBypassActorsHidden(t *testing.T) {
 		})
 	}
 }
+
+// The SOC 2 control: only the bot may skip the approval (its app bypasses
+// the pull_request ruleset at merge), never the required check (another
+// ruleset it is not an actor of); and a pull_request-mode bypass is no
+// licence for direct ref writes through the API.
+func TestBypassIsPerRulesetAtMerge(t *testing.T) {
+	t.Parallel()
+	srv, _, main := setup(t)
+	apps(t, srv)
+	_, err := srv.AddRuleset(owner, repo, fmt.Sprintf(`{"name":"review","target":"branch","enforcement":"active",
+		"bypass_actors":[{"actor_id":%d,"actor_type":"Integration","bypass_mode":"pull_request"}],
+		"conditions":{"ref_name":{"include":["~DEFAULT_BRANCH"],"exclude":[]}},
+		"rules":[{"type":"pull_request","parameters":{"required_approving_review_count":1,"dismiss_stale_reviews_on_push":true,
+		"require_code_owner_review":false,"require_last_push_approval":false,"required_review_thread_resolution":false}},{"type":"deletion"}]}`, botAppID))
+	ok(t, err)
+	requiredCheckRuleset(t, srv, ciAppID)
+	perms := githubtest.Permissions{"contents": githubtest.Write, "pull_requests": githubtest.Write}
+	ok(t, srv.AddAppToken("ghs_bot", botAppID, perms))
+	ok(t, srv.AddAppToken("ghs_other", otherAppID, perms))
+	bot, other := client(t, srv, "ghs_bot"), client(t, srv, "ghs_other")
+	head := commit(t, srv, "feature", map[string]string{"f": "f"})
+	pr, _, err := bot.PullRequests.Create(ctx, owner, repo, &github.NewPullRequest{Title: github.String("f"), Head: github.String("feature"), Base: github.String("main")})
+	ok(t, err)
+	merge := func(gh *github.Client) error {
+		_, _, err := gh.PullRequests.Merge(ctx, owner, repo, pr.GetNumber(), "", nil)
+		return err
+	}
+
+	// The bot skips the review but not the check.
+	err = merge(bot)
+	wantErr(t, err, 405, `Required status check "validate" is expected.`)
+	if strings.Contains(err.Error(), "approving review") {
+		t.Fatalf("the bot's bypass of the review ruleset was not applied: %v", err)
+	}
+	// pull_request mode is not a licence for direct writes.
+	_, _, err = bot.Git.UpdateRef(ctx, owner, repo, &github.Reference{Ref: github.String("refs/heads/main"), Object: &github.GitObject{SHA: github.String(head)}}, false)
+	wantErr(t, err, 422, "Changes must be made through a pull request.")
+	_, err = bot.Git.DeleteRef(ctx, owner, repo, "heads/main")
+	wantErr(t, err, 422, "Cannot delete this branch")
+
+	ok(t, srv.ReportCheck(owner, repo, head, "validate", ciAppID, "success"))
+	// Another app is no bypass actor: it still needs the approval.
+	wantErr(t, merge(other), 405, "At least 1 approving review is required")
+	ok(t, merge(bot))
+	refs, err := srv.Refs(owner, repo)
+	ok(t, err)
+	if refs["refs/heads/main"] == main {
+		t.Fatal("main did not move")
+	}
+}
