@@ -375,8 +375,11 @@ func (s *Server) rulesetJSON(c *call, rs *ruleset, full bool) obj {
 			o["bypass_actors"] = []any{}
 		}
 		can := "never"
-		if s.bypasses(c.tok, r, view, false) {
+		switch {
+		case s.bypasses(c.tok, r, view, false):
 			can = "always"
+		case s.bypasses(c.tok, r, view, true):
+			can = "pull_requests_only"
 		}
 		o["current_user_can_bypass"] = can
 	}

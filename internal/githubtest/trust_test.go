@@ -515,6 +515,18 @@ func TestOnHeadReportsCheck(t *testing.T) {
 			if second != put.Commit.GetSHA() {
 				t.Fatalf("hook got %s after the update, want %s", second, put.Commit.GetSHA())
 			}
+			heads := 2
+			if tc.conclusion == "success" {
+				// A git push to the head branch is a new head too.
+				dir := clone(t, srv, githubtest.DefaultToken)
+				mustGit(t, dir, "checkout", "--quiet", "feature")
+				pushed := commitLocal(t, dir, "pushed")
+				mustGit(t, dir, "push", "--quiet", "origin", "feature")
+				if third := <-done; third != pushed {
+					t.Fatalf("hook got %s after the push, want %s", third, pushed)
+				}
+				heads = 3
+			}
 			_, _, err = bot.PullRequests.Merge(ctx, owner, repo, pr.GetNumber(), "", nil)
 			if tc.want != "" {
 				wantErr(t, err, 405, tc.want)
@@ -523,7 +535,7 @@ func TestOnHeadReportsCheck(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if len(seen) != 2 || seen[first] != 1 || seen[second] != 1 {
+			if len(seen) != heads || seen[first] != 1 || seen[second] != 1 {
 				t.Fatalf("each head once: %v", seen)
 			}
 		})
