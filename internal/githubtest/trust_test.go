@@ -643,3 +643,48 @@ func TestBypassIsPerRulesetAtMerge(t *testing.T) {
 		t.Fatal("main did not move")
 	}
 }
+
+// A crowd forges the required check at once — users' statuses, a
+// lookalike app's statuses and check runs, in any order — while the
+// expected app reports failure: the merge stays blocked until the expected
+// app itself reports success.
+func TestRequiredCheckCrowd(t *testing.T) {
+	t.Parallel()
+	srv, gh, _ := setup(t)
+	apps(t, srv)
+	requiredCheckRuleset(t, srv, ciAppID)
+	checks := githubtest.Permissions{"checks": githubtest.Write, "statuses": githubtest.Write}
+	ok(t, srv.AddAppToken("ghs_ci", ciAppID, checks))
+	ok(t, srv.AddAppToken("ghs_other", otherAppID, checks))
+	head := commit(t, srv, "feature", map[string]string{"f": "f"})
+	pr, _, err := gh.PullRequests.Create(ctx, owner, repo, &github.NewPullRequest{Title: github.String("f"), Head: github.String("feature"), Base: github.String("main")})
+	ok(t, err)
+	const n = 24
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			var err error
+			switch i % 4 {
+			case 0:
+				_, _, err = client(t, srv, githubtest.DefaultToken).Repositories.CreateStatus(ctx, owner, repo, head, &github.RepoStatus{State: github.String("success"), Context: github.String("validate")})
+			case 1:
+				_, _, err = client(t, srv, "ghs_other").Repositories.CreateStatus(ctx, owner, repo, head, &github.RepoStatus{State: github.String("success"), Context: github.String("validate")})
+			case 2:
+				_, _, err = client(t, srv, "ghs_other").Checks.CreateCheckRun(ctx, owner, repo, github.CreateCheckRunOptions{Name: "validate", HeadSHA: head, Conclusion: github.String("success")})
+			case 3:
+				_, _, err = client(t, srv, "ghs_ci").Checks.CreateCheckRun(ctx, owner, repo, github.CreateCheckRunOptions{Name: "validate", HeadSHA: head, Conclusion: github.String("failure")})
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	_, _, err = gh.PullRequests.Merge(ctx, owner, repo, pr.GetNumber(), "", nil)
+	wantErr(t, err, 405, `Required status check "validate" is failure.`)
+	ok(t, srv.ReportCheck(owner, repo, head, "validate", ciAppID, "success"))
+	_, _, err = gh.PullRequests.Merge(ctx, owner, repo, pr.GetNumber(), "", nil)
+	ok(t, err)
+}
