@@ -165,8 +165,8 @@ func (s *Server) AddAppToken(value string, appID int64, perms Permissions, repos
 	return nil
 }
 
-// permission is one alternative of X-Accepted-GitHub-Permissions: every
-// name=level in it is needed.
+// hasAll reports whether the token holds every name=level of one
+// alternative of X-Accepted-GitHub-Permissions.
 func (t *token) hasAll(set string) bool {
 	for _, need := range strings.Split(set, ",") {
 		name, level, _ := strings.Cut(strings.TrimSpace(need), "=")
@@ -193,7 +193,7 @@ func (t *token) permits(accepted string) bool {
 	return false
 }
 
-// isApp reports whether commits made by this token are a bot's: GitHub
+// isBot reports whether commits made by this token are a bot's: GitHub
 // signs API commits only for GitHub Apps and bots ("About commit signature
 // verification" → "Signature verification for bots").
 func (t *token) isBot() bool {

@@ -51,8 +51,8 @@ func TestAppTokenPermissions(t *testing.T) {
 	feature := commit(t, srv, "feature", map[string]string{"f": "f"})
 	pr, _, err := gh.PullRequests.Create(ctx, owner, repo, &github.NewPullRequest{Title: github.String("f"), Head: github.String("feature"), Base: github.String("main")})
 	ok(t, err)
-	// Only checks:read and statuses:read, on acme/app alone.
-	ok(t, srv.AddAppToken("ghs_reader", ciAppID, githubtest.Permissions{"checks": githubtest.Read, "statuses": githubtest.Read}, "acme/app"))
+	// Only checks:read and statuses:read, on acme/app and acme/secret.
+	ok(t, srv.AddAppToken("ghs_reader", ciAppID, githubtest.Permissions{"checks": githubtest.Read, "statuses": githubtest.Read}, "acme/app", "acme/secret"))
 	reader := client(t, srv, "ghs_reader")
 	ok(t, srv.AddAppToken("ghs_writer", botAppID, githubtest.Permissions{"contents": githubtest.Write, "pull_requests": githubtest.Write}, "acme/app", "acme/open"))
 	writer := client(t, srv, "ghs_writer")
@@ -114,10 +114,26 @@ func TestAppTokenPermissions(t *testing.T) {
 			}
 		})
 	}
-	// A user token keeps its role: the default (write) token merges.
-	if _, _, err := gh.Repositories.Get(ctx, owner, "open"); err != nil {
-		t.Fatal(err)
+	// Git over smart HTTP: contents decides, the installation bounds it.
+	bare := filepath.Join(srv.Dir(), owner, repo+".git")
+	gitCases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"git push without contents:write", []string{"push", srv.CloneURL(owner, repo, "ghs_reader"), "main:refs/heads/x"}, "403"},
+		{"git fetch of an installed private repository without contents:read", []string{"ls-remote", srv.CloneURL(owner, "secret", "ghs_reader")}, "not found"},
+		{"git fetch of a private repository outside the installation", []string{"ls-remote", srv.CloneURL(owner, "secret", "ghs_writer")}, "not found"},
 	}
+	for _, tc := range gitCases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := git(t, bare, tc.args...)
+			if err == nil || !strings.Contains(out, tc.want) {
+				t.Fatalf("want failure containing %q, got %v: %s", tc.want, err, out)
+			}
+		})
+	}
+	mustGit(t, bare, "push", "--quiet", srv.CloneURL(owner, repo, "ghs_writer"), "main:refs/heads/pushed-by-app")
 	// Bad registrations name what is wrong.
 	for _, tc := range []struct {
 		name string
