@@ -258,6 +258,7 @@ func (s *Server) putContents(c *call) {
 		if webFlowCommit {
 			s.markVerified(c.repo, sha)
 		}
+		s.recordPush(c.repo, branch, c.user.login) // see push.go
 		ci, err := g.commit(c.ctx, sha)
 		if err != nil {
 			c.internal(err)

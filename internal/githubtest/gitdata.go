@@ -138,6 +138,9 @@ func (s *Server) createRef(c *call) {
 		c.invalid("Reference already exists")
 		return
 	}
+	if branch, ok := branchOf(in.Ref); ok {
+		s.recordPush(c.repo, branch, c.user.login)
+	}
 	ref := gitRef{Name: in.Ref, SHA: in.SHA, Type: typ}
 	o := s.refJSON(c.repo, ref)
 	c.header.Set("Location", o["url"].(string))
@@ -213,6 +216,9 @@ func (s *Server) updateRef(c *call) {
 			}
 			c.internal(err)
 			return
+		}
+		if isBranch {
+			s.recordPush(c.repo, branch, c.user.login)
 		}
 		c.json(http.StatusOK, s.refJSON(c.repo, gitRef{Name: name, SHA: in.SHA, Type: typ}))
 		return

@@ -41,13 +41,13 @@ const pushDeclined = "push declined due to repository rule violations"
 
 // checkPush reads the receive-pack request. It returns the body to hand to
 // git http-backend, or the complete receive-pack answer refusing the push.
-func (s *Server) checkPush(r *http.Request, repo *repoState, tok *token) (body, refused []byte, err error) {
+func (s *Server) checkPush(r *http.Request, repo *repoState, tok *token) (body, refused []byte, cmds []pushCommand, err error) {
 	body, err = io.ReadAll(io.LimitReader(r.Body, maxPush+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("read push: %w", err)
+		return nil, nil, nil, fmt.Errorf("read push: %w", err)
 	}
 	if len(body) > maxPush {
-		return nil, nil, fmt.Errorf("push larger than %d bytes", maxPush)
+		return nil, nil, nil, fmt.Errorf("push larger than %d bytes", maxPush)
 	}
 	r.ContentLength = int64(len(body))
 	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
@@ -56,21 +56,21 @@ func (s *Server) checkPush(r *http.Request, repo *repoState, tok *token) (body, 
 	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(bytes.NewReader(body))
 		if err != nil {
-			return nil, nil, fmt.Errorf("gzip push: %w", err)
+			return nil, nil, nil, fmt.Errorf("gzip push: %w", err)
 		}
 		if plain, err = io.ReadAll(io.LimitReader(zr, maxPush)); err != nil {
-			return nil, nil, fmt.Errorf("gzip push: %w", err)
+			return nil, nil, nil, fmt.Errorf("gzip push: %w", err)
 		}
 	}
 	cmds, caps, pack, err := parsePush(plain)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	s.mu.Lock()
 	none := len(repo.rulesets) == 0
 	s.mu.Unlock()
 	if none || len(cmds) == 0 {
-		return body, nil, nil
+		return body, nil, cmds, nil
 	}
 	ctx := context.Background()
 	var env []string
@@ -117,19 +117,19 @@ func (s *Server) checkPush(r *http.Request, repo *repoState, tok *token) (body, 
 		if op != opDelete {
 			qenv, err := quarantine()
 			if err != nil {
-				return nil, nil, fmt.Errorf("index pushed objects: %w", err)
+				return nil, nil, nil, fmt.Errorf("index pushed objects: %w", err)
 			}
 			if op == opUpdate {
 				if _, err := repo.git.run(ctx, nil, qenv, "merge-base", "--is-ancestor", c.old, c.new); err != nil {
 					if exitCode(err) != 1 {
-						return nil, nil, err
+						return nil, nil, nil, err
 					}
 					op = opForcePush
 				}
 			}
 			if s.wantsLinear(repo, branch) {
 				if merges, err = s.newMerges(ctx, repo, c.old, c.new, qenv); err != nil {
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
 			}
 		}
@@ -147,9 +147,9 @@ func (s *Server) checkPush(r *http.Request, repo *repoState, tok *token) (body, 
 		report = append(report, "")
 	}
 	if len(report) == 0 {
-		return body, nil, nil
+		return body, nil, cmds, nil
 	}
-	return nil, receivePackRefusal(cmds, caps, report), nil
+	return nil, receivePackRefusal(cmds, caps, report), nil, nil
 }
 
 // parsePush splits a receive-pack request into its commands, the
@@ -227,4 +227,35 @@ func receivePackRefusal(cmds []pushCommand, caps map[string]bool, messages []str
 	out.Write(pktLine("\x01" + status.String()))
 	out.WriteString("0000")
 	return out.Bytes()
+}
+
+// pushed records who moved each branch of an accepted push (the commands
+// whose ref now holds the new value), for LastPusher.
+func (s *Server) pushed(repo *repoState, cmds []pushCommand, login string) {
+	for _, c := range cmds {
+		branch, ok := branchOf(c.ref)
+		if !ok || c.new == zeroOID {
+			continue
+		}
+		if sha, err := repo.git.refSHA(context.Background(), c.ref); err == nil && sha == c.new {
+			s.recordPush(repo, branch, login)
+		}
+	}
+}
+
+// recordPush notes that login moved branch: GitHub's "most recent
+// reviewable push" has a pusher (require_last_push_approval).
+func (s *Server) recordPush(r *repoState, branch, login string) {
+	s.mu.Lock()
+	s.pushers[strings.ToLower(r.fullName())+"\x00"+branch] = login
+	s.mu.Unlock()
+}
+
+// LastPusher returns the login that last moved branch through the API
+// (ref create/update, contents PUT) or a git push; "" when only seeding
+// helpers or merges moved it.
+func (s *Server) LastPusher(owner, repo, branch string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pushers[strings.ToLower(owner+"/"+repo)+"\x00"+branch]
 }

@@ -65,6 +65,7 @@ type Server struct {
 	apps       map[int64]*app
 	onHead     map[string][]func(pr int, headSHA string) // lower-case "owner/name"
 	headSeen   map[string]map[int]string                 // PR heads already reported
+	pushers    map[string]string                         // "owner/name\x00branch" -> login (LastPusher)
 	users      map[string]*user
 	repos      map[string]*repoState // lower-case "owner/name"
 	rate       map[string]*rateBucket
@@ -127,6 +128,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		apps:     map[int64]*app{},
 		onHead:   map[string][]func(int, string){},
 		headSeen: map[string]map[int]string{},
+		pushers:  map[string]string{},
 		users:    map[string]*user{},
 		repos:    map[string]*repoState{},
 		rate:     map[string]*rateBucket{},

@@ -145,7 +145,7 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 		user = tok.login
 	}
 	if service == "git-receive-pack" && r.Method == http.MethodPost {
-		body, refused, err := s.checkPush(r, repo, tok)
+		body, refused, cmds, err := s.checkPush(r, repo, tok)
 		if err != nil {
 			http.Error(cw, "push check: "+err.Error(), http.StatusInternalServerError)
 			return
@@ -158,7 +158,10 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		defer s.noticeHeads(repo)
+		defer func() {
+			s.pushed(repo, cmds, tok.login)
+			s.noticeHeads(repo)
+		}()
 	}
 	h := &cgi.Handler{
 		Path: gitBin,

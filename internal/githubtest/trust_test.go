@@ -192,6 +192,9 @@ func TestAPICommitAuthorship(t *testing.T) {
 			if put.Commit.GetAuthor().GetEmail() != tc.email || put.Commit.GetVerification().GetVerified() != tc.verified {
 				t.Fatalf("contents commit author %+v verified %v", put.Commit.GetAuthor(), put.Commit.GetVerification().GetVerified())
 			}
+			if got := srv.LastPusher(owner, repo, branch); got != tc.login {
+				t.Fatalf("LastPusher(%s) = %q, want %q", branch, got, tc.login)
+			}
 			// The pull request's user is its creator.
 			p, _, err := gh.PullRequests.Create(ctx, owner, repo, &github.NewPullRequest{Title: github.String("x"), Head: github.String(branch), Base: github.String("main")})
 			ok(t, err)
@@ -354,6 +357,12 @@ func TestPushRulesets(t *testing.T) {
 	}
 	if got, _ := srv.Refs(owner, repo); got["refs/heads/main"] == main {
 		t.Fatal("the bypassing app's push did not land")
+	}
+	// Who pushed last, per branch; refused pushes leave no trace.
+	for branch, want := range map[string]string{"main": "infra-bot[bot]", "dev": "mallory", "linear": "mallory", "new-feature": "", "release": ""} {
+		if got := srv.LastPusher(owner, repo, branch); got != want {
+			t.Errorf("LastPusher(%s) = %q, want %q", branch, got, want)
+		}
 	}
 }
 
