@@ -192,6 +192,13 @@ func (s *Server) getCombinedStatus(c *call) {
 	})
 }
 
+func appIDOf(a *app) int64 {
+	if a == nil {
+		return 0
+	}
+	return a.id
+}
+
 // appJSON renders an integration (a check run's "app").
 func (s *Server) appJSON(a *app) any {
 	if a == nil {
@@ -242,8 +249,26 @@ func (s *Server) listCheckRuns(c *call) {
 	appID, _ := strconv.ParseInt(c.query("app_id"), 10, 64)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// filter=latest (the default) shows only the most recent run of each
+	// name per app, as a re-run hides the run it replaces ("List check
+	// runs for a Git reference": "latest returns the most recent check
+	// runs"); filter=all shows every run.
+	all := c.repo.checkRuns[sha]
+	if c.query("filter") != "all" {
+		newest := map[string]*checkRun{}
+		for _, run := range all {
+			newest[run.Name+"\x00"+fmt.Sprint(appIDOf(run.app))] = run
+		}
+		var latest []*checkRun
+		for _, run := range all {
+			if newest[run.Name+"\x00"+fmt.Sprint(appIDOf(run.app))] == run {
+				latest = append(latest, run)
+			}
+		}
+		all = latest
+	}
 	var runs []*checkRun
-	for _, run := range c.repo.checkRuns[sha] {
+	for _, run := range all {
 		if (name == "" || run.Name == name) && (status == "" || run.Status == status) && (appID == 0 || (run.app != nil && run.app.id == appID)) {
 			runs = append(runs, run)
 		}

@@ -488,6 +488,16 @@ func TestRequiredCheckBoundToApp(t *testing.T) {
 	if !ids[ciAppID] || !ids[otherAppID] {
 		t.Fatalf("apps on the runs: %v", ids)
 	}
+	// filter=latest (default) hides the ci app's replaced runs; all shows them.
+	_, _, err = ci.Checks.CreateCheckRun(ctx, owner, repo, github.CreateCheckRunOptions{Name: "validate", HeadSHA: head, Conclusion: github.String("success")})
+	ok(t, err)
+	latest, _, err := reader.Checks.ListCheckRunsForRef(ctx, owner, repo, head, &github.ListCheckRunsOptions{AppID: github.Int64(ciAppID)})
+	ok(t, err)
+	every, _, err := reader.Checks.ListCheckRunsForRef(ctx, owner, repo, head, &github.ListCheckRunsOptions{AppID: github.Int64(ciAppID), Filter: github.String("all")})
+	ok(t, err)
+	if latest.GetTotal() != 1 || every.GetTotal() != 2 {
+		t.Fatalf("ci runs: latest %d, all %d", latest.GetTotal(), every.GetTotal())
+	}
 	ok(t, merge())
 }
 
