@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Commit authors map back to GitHub users through noreply addresses, as the
@@ -17,6 +18,30 @@ var webFlow = signature{Name: "GitHub", Email: "noreply@github.com"}
 
 func (s *Server) authorFor(u *user) signature {
 	return signature{Name: u.login, Email: fmt.Sprintf("%d+%s@users.noreply.github.com", u.id, u.login), Date: s.now()}
+}
+
+// apiIdentity is who a commit created through the API (Git Data or
+// contents) is by when the caller gives no author, committer or signature,
+// and whether GitHub signs it. GitHub signs such commits only for GitHub
+// Apps and bots ("About commit signature verification" → "Signature
+// verification for bots": verified when "authenticated as the GitHub App
+// or bot and contains no custom author information, custom committer
+// information, and no custom signature information"). An App's commit is
+// authored and committed by "slug[bot]" with its noreply address; a bot
+// login added with AddToken (DefaultToken's github-actions[bot]) keeps
+// GitHub (web-flow) as committer; a user's commit is theirs and unsigned.
+func (s *Server) apiIdentity(tok *token, u *user, now time.Time) (author, committer signature, signed bool) {
+	author = s.authorFor(u)
+	author.Date = now
+	switch {
+	case tok.app != nil:
+		return author, author, true
+	case tok.isBot():
+		committer = webFlow
+		committer.Date = now
+		return author, committer, true
+	}
+	return author, author, false
 }
 
 // gitHubUser returns the simple-user a commit email belongs to, or nil.

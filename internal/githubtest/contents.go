@@ -166,10 +166,8 @@ func (s *Server) putContents(c *call) {
 		return
 	}
 	now := s.now()
-	webFlowCommit := in.Author == nil && in.Committer == nil
-	committer := webFlow
-	committer.Date = now
-	author := s.authorFor(c.user)
+	author, committer, signed := s.apiIdentity(c.tok, c.user, now) // see commits.go
+	webFlowCommit := in.Author == nil && in.Committer == nil && signed
 	if in.Committer != nil {
 		committer = in.Committer.signature(now)
 		author = committer
@@ -261,6 +259,7 @@ func (s *Server) putContents(c *call) {
 			s.markVerified(c.repo, sha)
 		}
 		s.notePush(c.repo, ref, sha, c.user.login)
+		s.recordPush(c.repo, branch, c.user.login) // see push.go
 		ci, err := g.commit(c.ctx, sha)
 		if err != nil {
 			c.internal(err)

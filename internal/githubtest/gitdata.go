@@ -122,7 +122,14 @@ func (s *Server) createRef(c *call) {
 			c.invalid("Object is not a commit")
 			return
 		}
-		if v := s.checkRules(c.repo, c.tok, branch, opCreate); v != "" {
+		merges := false
+		if s.wantsLinear(c.repo, branch) {
+			if merges, err = s.newMerges(c.ctx, c.repo, "", in.SHA, nil); err != nil {
+				c.internal(err)
+				return
+			}
+		}
+		if v := s.refRules(c.repo, c.tok, branch, opCreate, merges); v != "" {
 			c.ruleViolation(http.StatusUnprocessableEntity, v)
 			return
 		}
@@ -132,6 +139,9 @@ func (s *Server) createRef(c *call) {
 		return
 	}
 	s.notePush(c.repo, in.Ref, in.SHA, c.user.login) // fake-fidelity: require_last_push_approval
+	if branch, ok := branchOf(in.Ref); ok {
+		s.recordPush(c.repo, branch, c.user.login)
+	}
 	ref := gitRef{Name: in.Ref, SHA: in.SHA, Type: typ}
 	o := s.refJSON(c.repo, ref)
 	c.header.Set("Location", o["url"].(string))
@@ -189,7 +199,14 @@ func (s *Server) updateRef(c *call) {
 			if !ff {
 				op = opForcePush
 			}
-			if v := s.checkRules(c.repo, c.tok, branch, op); v != "" {
+			merges := false
+			if typ == "commit" && s.wantsLinear(c.repo, branch) {
+				if merges, err = s.newMerges(c.ctx, c.repo, old, in.SHA, nil); err != nil {
+					c.internal(err)
+					return
+				}
+			}
+			if v := s.refRules(c.repo, c.tok, branch, op, merges); v != "" {
 				c.ruleViolation(http.StatusUnprocessableEntity, v)
 				return
 			}
@@ -202,6 +219,9 @@ func (s *Server) updateRef(c *call) {
 			return
 		}
 		s.notePush(c.repo, name, in.SHA, c.user.login) // fake-fidelity: require_last_push_approval
+		if isBranch {
+			s.recordPush(c.repo, branch, c.user.login)
+		}
 		c.json(http.StatusOK, s.refJSON(c.repo, gitRef{Name: name, SHA: in.SHA, Type: typ}))
 		return
 	}
@@ -540,14 +560,13 @@ func (s *Server) createGitCommit(c *call) {
 		}
 	}
 	now := s.now()
-	webFlowCommit := in.Author == nil && in.Committer == nil && in.Signature == ""
-	author := s.authorFor(c.user)
-	committer := webFlow
-	committer.Date = now
+	plain := in.Author == nil && in.Committer == nil && in.Signature == ""
+	author, committer, signed := s.apiIdentity(c.tok, c.user, now)
+	webFlowCommit := plain && signed
 	if in.Author != nil {
 		author = in.Author.signature(now)
 	}
-	if !webFlowCommit {
+	if !plain {
 		committer = author
 		if in.Committer != nil {
 			committer = in.Committer.signature(now)

@@ -117,6 +117,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, escaped string
 		c.authFail(http.StatusNotFound, "Not Found")
 	default:
 		s.serveRoute(c)
+		s.noticeHeads(c.repo)
 	}
 	if hit && f.After && (f.Reset || f.Status != 0) {
 		// The handler's effects stay; its response is lost.
@@ -156,7 +157,25 @@ func (s *Server) serveRoute(c *call) {
 			c.authFail(http.StatusNotFound, "Not Found")
 			return
 		}
-		if access < c.route.access {
+		// An installation token is judged by its permissions, a user by
+		// its role. GitHub names what would have been accepted in
+		// X-Accepted-GitHub-Permissions ("Insufficient permission errors",
+		// https://github.blog/changelog/2023-08-10-x-accepted-github-permissions-header-for-fine-grained-permission-actors).
+		if c.tok.app != nil && !c.tok.installed(repo.fullName()) && c.r.Method != http.MethodGet {
+			// A public repository outside the installation is read-only to it.
+			c.authFail(http.StatusForbidden, "Resource not accessible by integration")
+			return
+		}
+		if c.tok.app != nil {
+			accepted := routePermissions[c.route.key]
+			if !c.tok.permits(accepted) {
+				if accepted != "" {
+					c.header.Set("X-Accepted-GitHub-Permissions", accepted)
+				}
+				c.authFail(http.StatusForbidden, "Resource not accessible by integration")
+				return
+			}
+		} else if access < c.route.access {
 			c.authFail(http.StatusForbidden, "Resource not accessible by integration")
 			return
 		}

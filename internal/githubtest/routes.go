@@ -118,6 +118,8 @@ func (s *Server) routes() []*route {
 		newRoute("GET /repos/{owner}/{repo}/commits/{ref}/status", Read, s.getCombinedStatus),
 		newRoute("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", Read, s.listCheckRuns),
 		newRoute("POST /repos/{owner}/{repo}/statuses/{sha}", Write, s.createStatus),
+		newRoute("POST /repos/{owner}/{repo}/check-runs", Write, s.createCheckRun),
+		newRoute("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", Write, s.updateCheckRun),
 		newRoute("GET /repos/{owner}/{repo}/compare/{basehead}", Read, s.compare),
 
 		newRoute("GET /repos/{owner}/{repo}/git/ref/{ref}", Read, s.getRef),

@@ -51,7 +51,8 @@ type pullRequestParams struct {
 
 type statusChecksParams struct {
 	RequiredStatusChecks []struct {
-		Context string `json:"context"`
+		Context       string `json:"context"`
+		IntegrationID int64  `json:"integration_id"`
 	} `json:"required_status_checks"`
 }
 
@@ -126,9 +127,14 @@ func (r *repoState) applies(v rulesetView, branch string) bool {
 	return in
 }
 
-// bypasses reports whether the token may bypass the ruleset: the token's
-// bypass flag, or a matching bypass actor (User by id, RepositoryRole 5 /
-// OrganizationAdmin for admins). "pull_request" mode only counts for merges.
+// bypasses reports whether the token may bypass this one ruleset (bypass
+// is per ruleset: being an actor of ruleset A says nothing about B). A
+// match is the token's SetBypass flag, or a bypass actor: Integration by
+// the installation's App id, User by user id, RepositoryRole 5 (admin) /
+// OrganizationAdmin for admins. "pull_request" mode counts only for merges
+// ("Creating rulesets for a repository" → "Granting bypass permissions":
+// "Always" allows bypass for all changes, "For pull requests only" only
+// when merging a pull request).
 func (s *Server) bypasses(tok *token, r *repoState, v rulesetView, viaPR bool) bool {
 	if tok == nil {
 		return false
@@ -139,12 +145,15 @@ func (s *Server) bypasses(tok *token, r *repoState, v rulesetView, viaPR bool) b
 	s.mu.Lock()
 	uid := s.userLocked(tok.login).id
 	s.mu.Unlock()
-	admin := tok.accessTo(r.fullName()) >= Admin
+	// Apps have no repository role; their admin-ness is administration:write.
+	admin := tok.app == nil && tok.accessTo(r.fullName()) >= Admin
 	for _, a := range v.BypassActors {
 		match := false
 		switch a.ActorType {
-		case "User", "Integration":
-			match = a.ActorID != nil && *a.ActorID == uid
+		case "Integration":
+			match = tok.app != nil && a.ActorID != nil && *a.ActorID == tok.app.id && tok.installed(r.fullName())
+		case "User":
+			match = tok.app == nil && a.ActorID != nil && *a.ActorID == uid
 		case "RepositoryRole":
 			match = admin && a.ActorID != nil && *a.ActorID == 5
 		case "OrganizationAdmin":
@@ -194,6 +203,13 @@ func (s *Server) rulesFor(r *repoState, branch string, _ *token) []obj {
 // checkRules returns the violations of a direct write to branch ("" when
 // allowed).
 func (s *Server) checkRules(r *repoState, tok *token, branch string, op refOp) string {
+	return s.refRules(r, tok, branch, op, false)
+}
+
+// refRules checks a ref write against every active ruleset on branch the
+// token does not bypass; merges says the new commits contain a merge
+// commit (required_linear_history).
+func (s *Server) refRules(r *repoState, tok *token, branch string, op refOp, merges bool) string {
 	var msgs []string
 	for _, v := range s.activeRulesets(r, branch) {
 		if s.bypasses(tok, r, v, false) {
@@ -213,10 +229,42 @@ func (s *Server) checkRules(r *repoState, tok *token, branch string, op refOp) s
 				msgs = append(msgs, "Changes must be made through the merge queue")
 			case ru.Type == "non_fast_forward" && op == opForcePush:
 				msgs = append(msgs, "Cannot force-push to this branch")
+			case ru.Type == "required_linear_history" && merges && op != opDelete:
+				msgs = append(msgs, "This branch must not contain merge commits.")
 			}
 		}
 	}
 	return strings.Join(msgs, "\n\n")
+}
+
+// wantsLinear reports whether an active ruleset on branch requires linear
+// history, so the merge-commit scan runs only when it matters.
+func (s *Server) wantsLinear(r *repoState, branch string) bool {
+	for _, v := range s.activeRulesets(r, branch) {
+		for _, ru := range v.Rules {
+			if ru.Type == "required_linear_history" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// newMerges reports whether moving a ref from old (zeroOID or "" for a new
+// ref) to new brings a merge commit the repository's refs do not already
+// hold. env points git at a push's quarantined objects.
+func (s *Server) newMerges(ctx context.Context, r *repoState, old, new string, env []string) (bool, error) {
+	args := []string{"rev-list", "--merges", "--max-count=1", new}
+	if old == "" || old == zeroOID {
+		args = append(args, "--not", "--all")
+	} else {
+		args = append(args, "^"+old)
+	}
+	out, err := r.git.run(ctx, nil, env, args...)
+	if err != nil {
+		return false, err
+	}
+	return strings.TrimSpace(string(out)) != "", nil
 }
 
 // mergeBlocked returns why rulesets on the base branch block merging p with
@@ -255,7 +303,7 @@ func (s *Server) mergeBlocked(ctx context.Context, r *repoState, p *pull, tok *t
 				var params statusChecksParams
 				json.Unmarshal(ru.Parameters, &params)
 				for _, rc := range params.RequiredStatusChecks {
-					switch st := s.contextState(r, head, rc.Context); st {
+					switch st := s.contextState(r, head, rc.Context, rc.IntegrationID); st {
 					case "success":
 					case "":
 						msgs = append(msgs, fmt.Sprintf("Required status check %q is expected.", rc.Context))
@@ -316,13 +364,23 @@ func (s *Server) rulesetJSON(c *call, rs *ruleset, full bool) obj {
 	o["_links"] = obj{"self": obj{"href": self}, "html": obj{"href": fmt.Sprintf("%s/rules/%d", s.repoHTMLURL(r), rs.id)}}
 	o["created_at"] = ts(created)
 	o["updated_at"] = ts(updated)
+	// "bypass_actors is only returned if the user making the API request
+	// has write access to the ruleset" (REST "Get a repository ruleset"):
+	// everyone else must not learn who can skip the rules.
+	canEdit := c.tok.admin(r.fullName())
+	if !canEdit {
+		delete(o, "bypass_actors")
+	}
 	if full {
-		if _, ok := o["bypass_actors"]; !ok {
+		if _, ok := o["bypass_actors"]; !ok && canEdit {
 			o["bypass_actors"] = []any{}
 		}
 		can := "never"
-		if s.bypasses(c.tok, r, view, false) {
+		switch {
+		case s.bypasses(c.tok, r, view, false):
 			can = "always"
+		case s.bypasses(c.tok, r, view, true):
+			can = "pull_requests_only"
 		}
 		o["current_user_can_bypass"] = can
 	}

@@ -62,6 +62,10 @@ type Server struct {
 
 	mu         sync.Mutex
 	tokens     map[string]*token
+	apps       map[int64]*app
+	onHead     map[string][]func(pr int, headSHA string) // lower-case "owner/name"
+	headSeen   map[string]map[int]string                 // PR heads already reported
+	pushers    map[string]string                         // "owner/name\x00branch" -> login (LastPusher)
 	users      map[string]*user
 	repos      map[string]*repoState // lower-case "owner/name"
 	rate       map[string]*rateBucket
@@ -117,14 +121,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("githubtest: refusing to listen on %q: only loopback addresses are allowed", cfg.Addr)
 	}
 	s := &Server{
-		cfg:    cfg,
-		spec:   sp,
-		faults: &Faults{},
-		tokens: map[string]*token{},
-		users:  map[string]*user{},
-		repos:  map[string]*repoState{},
-		rate:   map[string]*rateBucket{},
-		done:   make(chan struct{}),
+		cfg:      cfg,
+		spec:     sp,
+		faults:   &Faults{},
+		tokens:   map[string]*token{},
+		apps:     map[int64]*app{},
+		onHead:   map[string][]func(int, string){},
+		headSeen: map[string]map[int]string{},
+		pushers:  map[string]string{},
+		users:    map[string]*user{},
+		repos:    map[string]*repoState{},
+		rate:     map[string]*rateBucket{},
+		done:     make(chan struct{}),
 	}
 	s.router = newRouter(s.routes())
 	s.dir = cfg.Dir

@@ -2,7 +2,9 @@ package githubtest
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -101,6 +103,16 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 		rec.Login = tok.login
 		if repo != nil {
 			access = tok.accessTo(repo.fullName())
+			if tok.app != nil && access >= Read && tok.perms["contents"] >= Read {
+				// Git needs contents: read to fetch and contents: write to
+				// push, like the contents API.
+				access = tok.perms["contents"]
+			} else if tok.app != nil && access >= Read {
+				access = None
+				if !repo.private {
+					access = Read
+				}
+			}
 		}
 	}
 	if repo != nil && !repo.private && access < Read {
@@ -131,6 +143,25 @@ func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
 	user := "anonymous"
 	if tok != nil {
 		user = tok.login
+	}
+	if service == "git-receive-pack" && r.Method == http.MethodPost {
+		body, refused, cmds, err := s.checkPush(r, repo, tok)
+		if err != nil {
+			http.Error(cw, "push check: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if refused != nil {
+			cw.Header().Set("Content-Type", "application/x-git-receive-pack-result")
+			cw.Header().Set("Cache-Control", "no-cache")
+			cw.WriteHeader(http.StatusOK)
+			cw.Write(refused)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		defer func() {
+			s.pushed(repo, cmds, tok.login)
+			s.noticeHeads(repo)
+		}()
 	}
 	h := &cgi.Handler{
 		Path: gitBin,

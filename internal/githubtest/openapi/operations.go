@@ -18,6 +18,8 @@ var Operations = []string{
 	"GET /repos/{owner}/{repo}/commits/{ref}/status",
 	"GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
 	"POST /repos/{owner}/{repo}/statuses/{sha}",
+	"POST /repos/{owner}/{repo}/check-runs",
+	"PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
 	"GET /repos/{owner}/{repo}/compare/{basehead}",
 
 	"GET /repos/{owner}/{repo}/git/ref/{ref}",

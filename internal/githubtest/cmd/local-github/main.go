@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -41,8 +42,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on")
 	dir := fs.String("dir", "", "directory for the bare repositories (default: a temporary one, removed on exit)")
 	urlFile := fs.String("url-file", "", "also write the base URL to this file")
-	var tokens, repos, seeds multiFlag
-	fs.Var(&tokens, "token", "TOKEN=LOGIN[:read|write|admin][:bypass] (repeatable; default access write). Without any -token, "+githubtest.DefaultToken+" is registered")
+	var apps, tokens, repos, seeds multiFlag
+	fs.Var(&apps, "app", "ID=SLUG: a GitHub App (bot user SLUG[bot]) (repeatable)")
+	fs.Var(&tokens, "token", "TOKEN=LOGIN[:read|write|admin][:bypass], or an installation token TOKEN=app:ID[:PERM=LEVEL,...][:owner/name...] of an -app (repeatable; default access write). Without any -token, "+githubtest.DefaultToken+" is registered")
 	fs.Var(&repos, "repo", "owner/name[:default_branch][:private] (repeatable)")
 	fs.Var(&seeds, "seed", "owner/name[@branch]:path=localfile, committed in order (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -56,6 +58,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer srv.Close()
+	for _, a := range apps {
+		if err := addApp(srv, a); err != nil {
+			return err
+		}
+	}
 	for _, t := range tokens {
 		if err := addToken(srv, t); err != nil {
 			return err
@@ -82,12 +89,58 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+func addApp(srv *githubtest.Server, spec string) error {
+	id, slug, ok := strings.Cut(spec, "=")
+	n, err := strconv.ParseInt(id, 10, 64)
+	if !ok || err != nil {
+		return fmt.Errorf("-app %q: want ID=SLUG with a numeric ID", spec)
+	}
+	if err := srv.AddApp(n, slug); err != nil {
+		return fmt.Errorf("-app %q: %w", spec, err)
+	}
+	return nil
+}
+
+// addAppToken reads app:ID[:PERM=LEVEL,...][:owner/name...].
+func addAppToken(srv *githubtest.Server, spec, value string, parts []string) error {
+	if len(parts) < 2 {
+		return fmt.Errorf("-token %q: want TOKEN=app:ID[:PERM=LEVEL,...][:owner/name...]", spec)
+	}
+	id, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil {
+		return fmt.Errorf("-token %q: app ID %q is not a number", spec, parts[1])
+	}
+	perms := githubtest.Permissions{}
+	var repos []string
+	for _, p := range parts[2:] {
+		if strings.Contains(p, "/") {
+			repos = append(repos, p)
+			continue
+		}
+		for _, kv := range strings.Split(p, ",") {
+			name, level, ok := strings.Cut(kv, "=")
+			a, err := githubtest.ParseAccess(level)
+			if !ok || err != nil {
+				return fmt.Errorf("-token %q: permission %q: want NAME=read|write", spec, kv)
+			}
+			perms[name] = a
+		}
+	}
+	if err := srv.AddAppToken(value, id, perms, repos...); err != nil {
+		return fmt.Errorf("-token %q: %w", spec, err)
+	}
+	return nil
+}
+
 func addToken(srv *githubtest.Server, spec string) error {
 	value, rest, ok := strings.Cut(spec, "=")
 	if !ok || value == "" || rest == "" {
 		return fmt.Errorf("-token %q: want TOKEN=LOGIN[:access][:bypass]", spec)
 	}
 	parts := strings.Split(rest, ":")
+	if parts[0] == "app" {
+		return addAppToken(srv, spec, value, parts)
+	}
 	access, bypass := githubtest.Write, false
 	for _, p := range parts[1:] {
 		if p == "bypass" {

@@ -27,6 +27,7 @@ func TestRunServesSeededRepository(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{
 			"-token", "ghs_demo=demo-bot:admin:bypass", "-token", "ghs_ro=viewer:read",
+			"-app", "101=infra-ci", "-token", "ghs_ci=app:101:checks=write,contents=read:acme/app",
 			"-repo", "acme/app:trunk", "-repo", "acme/secret::private",
 			"-seed", "acme/app:README.md=" + readme, "-seed", "acme/app@dev:docs/x.md=" + readme,
 			"-url-file", urlFile,
@@ -70,6 +71,19 @@ func TestRunServesSeededRepository(t *testing.T) {
 	if _, _, err := ro.Repositories.CreateFile(bg, "acme", "app", "x", &github.RepositoryContentFileOptions{Message: github.String("m"), Content: []byte("x")}); err == nil {
 		t.Fatal("read-only token could write")
 	}
+	// The app's installation token: checks on acme/app only.
+	ci, _ := github.NewClient(nil).WithAuthToken("ghs_ci").WithEnterpriseURLs(url+"/api/v3", url+"/api/v3")
+	head, _, err := ci.Repositories.GetBranch(bg, "acme", "app", "trunk", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, _, err := ci.Checks.CreateCheckRun(bg, "acme", "app", github.CreateCheckRunOptions{Name: "validate", HeadSHA: head.GetCommit().GetSHA()})
+	if err != nil || run.GetApp().GetID() != 101 {
+		t.Fatalf("check run %v %v", run, err)
+	}
+	if _, _, err := ci.Repositories.Get(bg, "acme", "secret"); err == nil {
+		t.Fatal("installation token read a private repository outside its installation")
+	}
 	// Without -token flags the default token is not registered.
 	def, _ := github.NewClient(nil).WithAuthToken("test-token").WithEnterpriseURLs(url+"/api/v3", url+"/api/v3")
 	if _, _, err := def.Repositories.Get(bg, "acme", "app"); err == nil {
@@ -94,6 +108,10 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-seed", "acme/app:README.md=/does/not/exist", "-repo", "acme/app"},
 		{"-seed", "ghost/repo:a=b"},
 		{"-addr", "0.0.0.0:0"},
+		{"-app", "x=ci"},
+		{"-token", "t=app:9"},
+		{"-app", "9=ci", "-token", "t=app:9:checks=admin"},
+		{"-app", "9=ci", "-token", "t=app:9:secrets=read"},
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) succeeded", args)
