@@ -1,4 +1,3 @@
-//go:build fake_trust
 
 // This file needs internal/githubtest's GitHub App identities and
 // integration_id binding (AddApp, AddAppToken, ReportCheck), which come with

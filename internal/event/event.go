@@ -231,7 +231,7 @@ func (c *Context) fill() {
 // branch of a pull request or merge group. Empty for tags.
 func (c *Context) Branch() string {
 	switch c.Name {
-	case PullRequest, PullRequestTarget, MergeGroup:
+	case PullRequest, PullRequestTarget, PullRequestReview, MergeGroup:
 		return c.HeadRef
 	}
 	if c.RefType == "branch" {
@@ -244,7 +244,7 @@ func (c *Context) Branch() string {
 // group, otherwise the branch itself.
 func (c *Context) TargetBranch() string {
 	switch c.Name {
-	case PullRequest, PullRequestTarget, MergeGroup:
+	case PullRequest, PullRequestTarget, PullRequestReview, MergeGroup:
 		return c.BaseRef
 	}
 	return c.Branch()

@@ -14,7 +14,7 @@ import (
 
 // fuzzNames are the event names a hand-made seed is tried with: every name
 // Parse treats specially, plus one it does not and the empty name.
-var fuzzNames = []string{Push, PullRequest, PullRequestTarget, MergeGroup, WorkflowDispatch, Release, "create", "delete", "issues", ""}
+var fuzzNames = []string{Push, PullRequest, PullRequestTarget, PullRequestReview, MergeGroup, WorkflowDispatch, Release, "create", "delete", "issues", ""}
 
 // fuzzPayloads are the hand-made edge cases, next to GitHub's examples.
 var fuzzPayloads = []string{
@@ -232,7 +232,7 @@ func checkPayload(t *testing.T, c *Context, data []byte) {
 		if after != ZeroSHA {
 			sha = after
 		}
-	case PullRequest, PullRequestTarget:
+	case PullRequest, PullRequestTarget, PullRequestReview:
 		if pr := p.PullRequest; pr != nil {
 			if pr.Number != nil {
 				n, ok := pr.Number.(json.Number)
@@ -322,7 +322,7 @@ func checkDerived(t *testing.T, c *Context) {
 	}
 	branch, target := c.Branch(), c.TargetBranch()
 	switch c.Name {
-	case PullRequest, PullRequestTarget, MergeGroup:
+	case PullRequest, PullRequestTarget, PullRequestReview, MergeGroup:
 		if branch != c.HeadRef || target != c.BaseRef {
 			t.Fatalf("%s: Branch %q TargetBranch %q, head %q base %q", c.Name, branch, target, c.HeadRef, c.BaseRef)
 		}
