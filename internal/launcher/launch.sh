@@ -16,6 +16,13 @@
 # same copy is run. A file swapped in the shared cache after the check is
 # never the one that runs.
 #
+# Tested on Linux (launcher_test.go: tampered caches, stale embedded files,
+# a parent go.work, GOFLAGS, 300 launches racing a cache swap). On macOS and
+# Windows only the source build is run, once, by ci.yml's launcher job: the
+# cache checks, the swap race, shasum and Git Bash's mktemp/chmod (a no-op
+# there, so the private directory is only as private as the user's TEMP)
+# are untested.
+#
 # The action's location comes from where this script is (github.action_path),
 # never from github.action_ref, which is empty inside composite actions
 # (actions/runner#2473).
@@ -149,8 +156,11 @@ go_env() {
 source_hash() {
   local gover="$1"
   {
+    # Pruned: what .gitignore lists (a checkout of the action has none of
+    # it; in a developer's tree, tests write some of it while they run).
     (cd "$root" && find . \( -name .git -o -path ./bin -o -path ./dist -o -path ./node_modules -o -path ./.cache \) -prune \
-      -o -type f ! -name '*_test.go' -print0 | LC_ALL=C sort -z | xargs -0 "${hasher[@]}")
+      -o -type f ! -name '*_test.go' ! -name '*.test' ! -name '*.out' ! -name .hardening-summary -print0 |
+      LC_ALL=C sort -z | xargs -0 "${hasher[@]}")
     echo "go $gover"
   } | sha256 | cut -d' ' -f1
 }
