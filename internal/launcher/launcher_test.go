@@ -415,3 +415,69 @@ func TestActionsBinaryIsNeverSilent(t *testing.T) {
 		t.Fatalf("err=%v out=%s", err, out)
 	}
 }
+
+// TestInputsCannotChooseTheBinary: a workflow's untrusted values reach the
+// launcher only as INPUT_* variables (and the root action's inputs lines);
+// none of them may name the binary that runs.
+func TestInputsCannotChooseTheBinary(t *testing.T) {
+	evil := filepath.Join(t.TempDir(), "evil")
+	write(t, evil, "#!/bin/sh\necho pwned\n")
+	name := platform()
+	srv, _ := releaseServer(t, map[string]string{"/acme/actions/releases/download/v1.2.3/" + name: fakeBinary})
+	dir := fakeAction(t, fmt.Sprintf("version v1.2.3\nrepository acme/actions\nsha256 %s %s\n", name, sum(fakeBinary)))
+	for _, env := range []string{
+		"INPUT_ACTIONS_BINARY=" + evil,
+		"INPUT_ACTIONS-BINARY=" + evil,
+		"INPUT_INPUTS=actions-binary=" + evil + "\nACTIONS_BINARY=" + evil,
+		"INPUT_STEP=" + evil,
+	} {
+		out, err := launch(t, dir, "GITHUB_SERVER_URL="+srv.URL, env)
+		if err != nil || strings.Contains(out, "pwned") || strings.Contains(out, "ACTIONS_BINARY") || !strings.Contains(out, "release binary ran: setup --x y") {
+			t.Errorf("%s: err=%v out=%s", env, err, out)
+		}
+	}
+}
+
+// TestSourceBuildCrowd starts several launchers at once on an empty cache:
+// each builds or reuses, every one runs the right binary, and the cache ends
+// with a build whose record matches it.
+func TestSourceBuildCrowd(t *testing.T) {
+	root := fakeSource(t, "")
+	cache := t.TempDir()
+	const n = 4
+	outs := make([]string, n)
+	errs := make([]error, n)
+	done := make(chan int)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			outs[i], errs[i] = launch(t, root, "RUNNER_TOOL_CACHE="+cache)
+			done <- i
+		}(i)
+	}
+	for i := 0; i < n; i++ {
+		<-done
+	}
+	for i := range outs {
+		if errs[i] != nil || !strings.Contains(outs[i], "source binary ran: [setup --x y] preset=one") {
+			t.Errorf("launcher %d: err=%v out=%s", i, errs[i], outs[i])
+		}
+	}
+	bin := cachedBuild(t, cache)
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record, err := os.ReadFile(bin + ".sha256")
+	if err != nil || strings.TrimSpace(string(record)) != fmt.Sprintf("%x", sha256.Sum256(data)) {
+		t.Errorf("record %q does not match the cached build (err=%v)", record, err)
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(bin), ".*"))
+	if len(leftovers) != 0 {
+		t.Errorf("temporary files left in the cache: %v", leftovers)
+	}
+	// And the next launcher reuses it.
+	out, err := launch(t, root, "RUNNER_TOOL_CACHE="+cache)
+	if err != nil || strings.Contains(out, "building") {
+		t.Errorf("err=%v out=%s", err, out)
+	}
+}
