@@ -1,6 +1,6 @@
 // Package actrun runs real workflow files with act (nektos/act, pinned in
 // tools/versions.txt) in host mode, with `uses: cicd-excellence/actions/...@v1`
-// resolved to a snapshot of this checkout: the exact lines users write, run
+// and `...@<PinnedSHA>` resolved to a snapshot of this checkout: the exact lines users write, run
 // the way a runner runs them (composite action.yml, launcher, binary). The
 // tests (through acttest) and `make demo` share it.
 package actrun
@@ -32,7 +32,7 @@ const (
 // and its payload.
 type Options struct {
 	Act        string // path of the act binary
-	ActionsDir string // the cicd-excellence/actions checkout that @v1 means
+	ActionsDir string // the cicd-excellence/actions checkout that @v1 and @PinnedSHA mean
 	WorkDir    string // scratch directory of this run (created if missing)
 
 	// Files of the repository the workflow runs in, including the workflow
