@@ -146,14 +146,15 @@ func parseFlags(m *action.Manifest, args []string) (map[string]string, bool, err
 // addInputLines reads the root action's `inputs` input: name=value lines for
 // the chosen step. Flags given on the command line win.
 func addInputLines(m *action.Manifest, flags map[string]string, lines string) error {
-	for _, line := range strings.Split(lines, "\n") {
+	for i, line := range strings.Split(lines, "\n") {
 		if line = strings.TrimSpace(line); line == "" {
 			continue
 		}
 		name, value, ok := strings.Cut(line, "=")
 		name = strings.TrimSpace(name)
 		if !ok {
-			return action.Inputf("inputs", "line %q is not name=value", line)
+			// Never the line itself: it may be "github-token: ghs_...".
+			return action.Inputf("inputs", "line %d is not name=value (its text is not shown: it may hold a secret)", i+1)
 		}
 		if _, known := m.Inputs[name]; !known {
 			return action.Inputf("inputs", "%q is not an input of this step (inputs: %s)", name, strings.Join(m.InputOrder, ", "))

@@ -7,11 +7,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,11 +98,24 @@ func runStep(t *testing.T, ws workspace, o Options, inputs map[string]string, en
 	for k, v := range inputs {
 		base = append(base, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, "-", "_"))+"="+v)
 	}
-	var log bytes.Buffer
-	r := action.New(action.Options{Env: append(base, env...), Stdout: &log, WorkDir: ws.Dir, Manifest: action.MustParseManifest(manifest)})
+	log := &lockedBuffer{}
+	// Every run checks that the password was masked before the first
+	// request left: an error of that request could otherwise print it
+	// before the runner knows to hide it.
+	first := &firstRequest{log: log, inner: o.Transport}
+	if first.inner == nil {
+		first.inner = remote.DefaultTransport
+	}
+	o.Transport = first
+	r := action.New(action.Options{Env: append(base, env...), Stdout: log, WorkDir: ws.Dir, Manifest: action.MustParseManifest(manifest)})
 	err := NewStep(o).Run(context.Background(), r)
 	action.Report(r.Stdout, true, err)
 	res := result{Log: log.String(), Err: err}
+	if pw := strings.TrimSpace(inputs["password"]); pw != "" {
+		if seen, logThen := first.state(); seen && !strings.Contains(logThen, "::add-mask::"+pw+"\n") {
+			t.Errorf("the password was not masked before the first registry request; log then:\n%s", logThen)
+		}
+	}
 	t.Logf("step log:\n%s", res.Log)
 	data, _ := os.ReadFile(out)
 	res.Outputs, _ = action.ParseOutputFile(string(data))
@@ -319,4 +334,47 @@ func getManifest(t *testing.T, ref string, auth authn.Authenticator) (*remote.De
 		t.Fatal(err)
 	}
 	return d, &m
+}
+
+// lockedBuffer is a log the step's goroutines and firstRequest share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// firstRequest keeps what the step had logged when its first registry
+// request left.
+type firstRequest struct {
+	log   *lockedBuffer
+	inner http.RoundTripper
+	mu    sync.Mutex
+	seen  bool
+	then  string
+}
+
+func (f *firstRequest) RoundTrip(req *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	if !f.seen {
+		f.seen, f.then = true, f.log.String()
+	}
+	f.mu.Unlock()
+	return f.inner.RoundTrip(req)
+}
+
+func (f *firstRequest) state() (bool, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.seen, f.then
 }

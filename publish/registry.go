@@ -2,9 +2,7 @@ package publish
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,10 +16,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/version"
@@ -199,58 +195,39 @@ func (g *registry) client(ctx context.Context) (*http.Client, error) {
 	return &http.Client{Transport: rt}, nil
 }
 
-var manifestTypes = []types.MediaType{
-	types.OCIManifestSchema1, types.OCIImageIndex, types.DockerManifestSchema2, types.DockerManifestList,
-}
-
-// tagDigest returns the digest a tag points at, or "" when it does not exist.
+// tagDigest returns the digest a tag points at, or "" when it does not
+// exist: a HEAD of the manifest (remote.Head reads Docker-Content-Digest),
+// or, from a registry that gives no digest on HEAD or refuses HEAD, a GET
+// whose body remote.Get hashes. c's transport carries the push-scoped token
+// of client, so go-containerregistry uses it as is.
 func (g *registry) tagDigest(ctx context.Context, c *http.Client, tag string) (string, error) {
-	u := url.URL{Scheme: g.repo.Scheme(), Host: g.repo.RegistryStr(), Path: fmt.Sprintf("/v2/%s/manifests/%s", g.repo.RepositoryStr(), tag)}
-	for _, method := range []string{http.MethodHead, http.MethodGet} {
-		req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
-		if err != nil {
-			return "", err
-		}
-		accept := make([]string, len(manifestTypes))
-		for i, t := range manifestTypes {
-			accept[i] = string(t)
-		}
-		req.Header.Set("Accept", strings.Join(accept, ","))
-		resp, err := c.Do(req)
-		if err != nil {
-			return "", err
-		}
-		switch resp.StatusCode {
-		case http.StatusOK:
-			d := resp.Header.Get("Docker-Content-Digest")
-			if method == http.MethodGet {
-				h := sha256.New()
-				_, err := io.Copy(h, resp.Body)
-				resp.Body.Close()
-				if err != nil {
-					return "", err
-				}
-				d = "sha256:" + hex.EncodeToString(h.Sum(nil))
-			} else {
-				resp.Body.Close()
-			}
-			if d == "" {
-				continue // a registry that does not say: GET the manifest and hash it
-			}
-			if _, err := v1.NewHash(d); err != nil {
-				return "", fmt.Errorf("the registry answered with a bad digest %q", d)
-			}
-			return d, nil
+	ref := g.repo.Tag(tag)
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithTransport(c.Transport)}
+	desc, err := remote.Head(ref, opts...)
+	if err == nil {
+		return desc.Digest.String(), nil
+	}
+	var te *transport.Error
+	if errors.As(err, &te) {
+		switch te.StatusCode {
 		case http.StatusNotFound:
-			resp.Body.Close()
 			return "", nil
+		case http.StatusMethodNotAllowed:
 		default:
-			err := transport.CheckError(resp, http.StatusOK)
-			resp.Body.Close()
 			return "", err
 		}
 	}
-	return "", errors.New("the registry did not give the tag's digest")
+	if ctx.Err() != nil {
+		return "", err
+	}
+	got, err := remote.Get(ref, opts...)
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return got.Digest.String(), nil
 }
 
 // pusher returns a go-containerregistry pusher with the step's credentials

@@ -238,3 +238,50 @@ func TestErrorAt(t *testing.T) {
 		t.Errorf("local = %q", b.String())
 	}
 }
+
+// TestLogHelpersKeepUntrustedTextOnOneLine pins the exact output of every
+// log helper given text an attacker controls (a branch name, a PR title, an
+// API error): one line, its line breaks escaped, no line starting with "::"
+// but the helper's own annotation. It fails when a helper stops escaping.
+func TestLogHelpersKeepUntrustedTextOnOneLine(t *testing.T) {
+	evil := "x\n::set-output name=admin::true\r\n::add-mask::"
+	evilErr := errors.New("API said: " + evil)
+	tests := []struct {
+		name    string
+		actions bool
+		log     func(r *Runtime)
+		want    string
+	}{
+		{"Infof string", true, func(r *Runtime) { r.Infof("branch %s", evil) },
+			"branch x\\n::set-output name=admin::true\\r\\n::add-mask::\n"},
+		{"Infof error", true, func(r *Runtime) { r.Infof("failed: %v", evilErr) },
+			"failed: API said: x\\n::set-output name=admin::true\\r\\n::add-mask::\n"},
+		{"Infof leading command", true, func(r *Runtime) { r.Infof("%s", "::error::fake") },
+			":\u200b:error::fake\n"},
+		{"Noticef", true, func(r *Runtime) { r.Noticef("title %s", evil) },
+			"::notice::title x\\n::set-output name=admin::true\\r\\n::add-mask::\n"},
+		{"Warningf", true, func(r *Runtime) { r.Warningf("%v", evilErr) },
+			"::warning::API said: x\\n::set-output name=admin::true\\r\\n::add-mask::\n"},
+		{"Debugf", true, func(r *Runtime) { r.Debugf("%s", evil) },
+			"::debug::x\\n::set-output name=admin::true\\r\\n::add-mask::\n"},
+		{"ErrorAt", true, func(r *Runtime) { r.ErrorAt("a.json", 2, "%v", evilErr) },
+			"::error file=a.json,line=2::API said: x\\n::set-output name=admin::true\\r\\n::add-mask::\n"},
+		{"Noticef outside Actions", false, func(r *Runtime) { r.Noticef("%s", "::x::"+evil) },
+			"notice: :\u200b:x::x\\n::set-output name=admin::true\\r\\n::add-mask::\n"},
+		{"Warningf outside Actions", false, func(r *Runtime) { r.Warningf("%s", evil) },
+			"warning: x\\n::set-output name=admin::true\\r\\n::add-mask::\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var log bytes.Buffer
+			env := []string{}
+			if tc.actions {
+				env = append(env, "GITHUB_ACTIONS=true")
+			}
+			tc.log(New(Options{Stdout: &log, Env: env}))
+			if log.String() != tc.want {
+				t.Errorf("log = %q\nwant  %q", log.String(), tc.want)
+			}
+		})
+	}
+}

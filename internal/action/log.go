@@ -7,16 +7,21 @@ import (
 	"sync"
 )
 
-// Infof prints a log line. String arguments are treated as untrusted: their
-// line breaks are escaped so that a branch name or a PR title can never start
-// a line of its own and be read by the runner as a workflow command.
+// Infof prints a log line. Every message is one line: the arguments are
+// untrusted (a branch name, a PR title, an API's error text), so every line
+// break is escaped and a branch name can never start a line of its own and be
+// read by the runner as a workflow command.
+//
+// These helpers pass format and args straight to fmt.Sprintf so that go vet
+// sees them as printf wrappers and checks every call; the escaping is done on
+// the formatted message, which works because no format holds a line break.
 func (r *Runtime) Infof(format string, args ...any) {
-	fmt.Fprintln(r.Stdout, clean(fmt.Sprintf(format, sanitize(args)...)))
+	fmt.Fprintln(r.Stdout, clean(oneLine(fmt.Sprintf(format, args...))))
 }
 
 // Noticef prints a notice annotation (a plain line outside Actions).
 func (r *Runtime) Noticef(format string, args ...any) {
-	msg := fmt.Sprintf(format, sanitize(args)...)
+	msg := oneLine(fmt.Sprintf(format, args...))
 	if r.InActions() {
 		r.gha.Noticef("%s", msg)
 		return
@@ -26,7 +31,7 @@ func (r *Runtime) Noticef(format string, args ...any) {
 
 // Warningf prints a warning annotation (a plain line outside Actions).
 func (r *Runtime) Warningf(format string, args ...any) {
-	msg := fmt.Sprintf(format, sanitize(args)...)
+	msg := oneLine(fmt.Sprintf(format, args...))
 	if r.InActions() {
 		r.gha.Warningf("%s", msg)
 		return
@@ -37,7 +42,7 @@ func (r *Runtime) Warningf(format string, args ...any) {
 // Debugf prints a debug line: shown by the runner when debug logging is on,
 // and outside Actions when RUNNER_DEBUG=1.
 func (r *Runtime) Debugf(format string, args ...any) {
-	msg := fmt.Sprintf(format, sanitize(args)...)
+	msg := oneLine(fmt.Sprintf(format, args...))
 	if r.InActions() {
 		r.gha.Debugf("%s", msg)
 		return
@@ -47,15 +52,9 @@ func (r *Runtime) Debugf(format string, args ...any) {
 	}
 }
 
-func sanitize(args []any) []any {
-	out := make([]any, len(args))
-	for i, a := range args {
-		if s, ok := a.(string); ok {
-			a = strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
-		}
-		out[i] = a
-	}
-	return out
+// oneLine escapes the line breaks of a formatted message.
+func oneLine(msg string) string {
+	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(msg)
 }
 
 // clean defuses lines that would start a workflow command ("::name::"). The
@@ -118,7 +117,7 @@ func (s *scrubber) Write(p []byte) (int, error) {
 // above zero), as a check would; outside Actions a plain "file:line: error"
 // line. It does not fail the step: return an error for that.
 func (r *Runtime) ErrorAt(file string, line int, format string, args ...any) {
-	msg := fmt.Sprintf(format, sanitize(args)...)
+	msg := oneLine(fmt.Sprintf(format, args...))
 	if r.InActions() {
 		fields := map[string]string{"file": file}
 		if line > 0 {

@@ -1,6 +1,6 @@
 // Package actrun runs real workflow files with act (nektos/act, pinned in
 // tools/versions.txt) in host mode, with `uses: cicd-excellence/actions/...@v1`
-// resolved to a snapshot of this checkout: the exact lines users write, run
+// and `...@<PinnedSHA>` resolved to a snapshot of this checkout: the exact lines users write, run
 // the way a runner runs them (composite action.yml, launcher, binary). The
 // tests (through acttest) and `make demo` share it.
 package actrun
@@ -19,11 +19,20 @@ import (
 	"time"
 )
 
+// The pin the examples and READMEs use: `uses:
+// cicd-excellence/actions/<step>@<PinnedSHA> # <PinnedVersion>`. Runs resolve
+// it, like @v1, to the checkout under test. The release process moves it
+// (and Dependabot or Renovate does in users' repositories).
+const (
+	PinnedSHA     = "42df96e430b389a07dd27b5caf9c0a43946b3e3c"
+	PinnedVersion = "v1.0.0"
+)
+
 // Options describes one act run: an app repository made of Files, an event
 // and its payload.
 type Options struct {
 	Act        string // path of the act binary
-	ActionsDir string // the cicd-excellence/actions checkout that @v1 means
+	ActionsDir string // the cicd-excellence/actions checkout that @v1 and @PinnedSHA mean
 	WorkDir    string // scratch directory of this run (created if missing)
 
 	// Files of the repository the workflow runs in, including the workflow
@@ -203,6 +212,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		"-e", eventPath,
 		"-P", "ubuntu-latest=-self-hosted", "-P", "ubuntu-22.04=-self-hosted", "-P", "ubuntu-24.04=-self-hosted",
 		"--local-repository", "cicd-excellence/actions@v1=" + o.ActionsDir,
+		// The SHA-pinned form users are told to write (act matches the ref
+		// as written: owner/repo@ref=path).
+		"--local-repository", "cicd-excellence/actions@" + PinnedSHA + "=" + o.ActionsDir,
 		// Nothing may leave this machine: no action downloads, no cache server
 		// (act would bind it to a non-loopback address).
 		"--action-offline-mode", "--no-cache-server",

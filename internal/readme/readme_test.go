@@ -74,3 +74,62 @@ func TestREADMEsAreCurrent(t *testing.T) {
 		t.Fatal("no README checked")
 	}
 }
+
+// TestRootActionOutputs fails when the root action.yml does not expose
+// exactly the union of the steps' outputs: run `make readme`.
+func TestRootActionOutputs(t *testing.T) {
+	root, err := tools.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := LoadSteps(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := action.ParseManifest(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, s := range steps {
+		for _, name := range s.Manifest.OutputOrder {
+			want[name] = true
+		}
+	}
+	for name := range want {
+		if _, ok := m.Outputs[name]; !ok {
+			t.Errorf("root action.yml lacks output %q: run `make readme`", name)
+		}
+	}
+	for name, o := range m.Outputs {
+		if !want[name] {
+			t.Errorf("root action.yml has output %q that no step sets", name)
+		}
+		if o.Value != "${{ steps.run.outputs."+name+" }}" {
+			t.Errorf("output %q = %q, want it from the run step", name, o.Value)
+		}
+	}
+	if updated, err := UpdateRootAction(data, steps); err != nil || string(updated) != string(data) {
+		t.Errorf("root action.yml outputs are stale (err=%v): run `make readme`", err)
+	}
+}
+
+func TestRootOutputs(t *testing.T) {
+	a := action.MustParseManifest([]byte("name: a\noutputs:\n  x:\n    description: \"it's x\"\n  y:\n    description: y of a\n"))
+	b := action.MustParseManifest([]byte("name: b\noutputs:\n  y:\n    description: |\n      y of\n      b\n  z: {description: z}\n"))
+	got := RootOutputs([]Step{{"a", a}, {"b", b}})
+	want := "outputs:\n  # Generated from the steps' action.yml files by `make readme`; a test fails when they differ.\n" +
+		"  x:\n    description: 'a: it''s x'\n    value: ${{ steps.run.outputs.x }}\n" +
+		"  y:\n    description: 'a: y of a b: y of b'\n    value: ${{ steps.run.outputs.y }}\n" +
+		"  z:\n    description: 'b: z'\n    value: ${{ steps.run.outputs.z }}\n"
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if _, err := UpdateRootAction([]byte("name: n\nruns:\n  using: composite\n"), nil); !errors.Is(err, ErrNoOutputsBlock) {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -20,6 +20,10 @@ func main() {
 }
 
 func run() error {
+	// The root action's outputs first: its README table is generated from it.
+	if err := updateRootAction(); err != nil {
+		return err
+	}
 	paths, err := filepath.Glob("*/action.yml")
 	if err != nil {
 		return err
@@ -61,6 +65,30 @@ func update(p string) error {
 			return err
 		}
 		fmt.Println("updated", rp)
+	}
+	return nil
+}
+
+// updateRootAction regenerates the outputs of the root action.yml from the
+// steps' action.yml files.
+func updateRootAction() error {
+	steps, err := readme.LoadSteps(".")
+	if err != nil {
+		return err
+	}
+	old, err := os.ReadFile("action.yml")
+	if err != nil {
+		return err
+	}
+	updated, err := readme.UpdateRootAction(old, steps)
+	if err != nil {
+		return err
+	}
+	if string(updated) != string(old) {
+		if err := os.WriteFile("action.yml", updated, 0o644); err != nil {
+			return err
+		}
+		fmt.Println("updated action.yml")
 	}
 	return nil
 }
