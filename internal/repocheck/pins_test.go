@@ -11,7 +11,7 @@ import (
 
 // pinnedFiles are the examples and READMEs whose `uses:` of these actions
 // must be SHA pins (the other folders' follow as their owners convert them).
-var pinnedFiles = `^(examples/app/.*\.ya?ml|README\.md|publish/README\.md)$`
+var pinnedFiles = `^(examples/.*\.ya?ml|[a-z-]*/?README\.md)$`
 
 var usesOurs = regexp.MustCompile(`uses: (cicd-excellence/actions(?:/[a-z-]+)?)@([\w.]+)( \})?(.*)`)
 
