@@ -75,7 +75,7 @@ func runConverge(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 	if err != nil {
 		var fe *envdiff.FileError
 		if errors.As(err, &fe) {
-			r.ErrorAt(fe.File, lineOf(fe.Err), fe.Err.Error())
+			r.ErrorAt(fe.File, lineOf(fe.Err), "%s", fe.Err.Error())
 		}
 		return fmt.Errorf("plan: %w", err)
 	}

@@ -1,4 +1,3 @@
-
 // This file needs internal/githubtest's GitHub App identities and
 // integration_id binding (AddApp, AddAppToken, ReportCheck), which come with
 // the fake-trust branch. Delete the build line above once it is merged; it
