@@ -28,16 +28,19 @@ func Run(t testing.TB, step action.Step, workDir string, env ...string) Result {
 	dir := t.TempDir()
 	out, summary := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
 	env = append([]string{"GITHUB_ACTIONS=true", "GITHUB_OUTPUT=" + out, "GITHUB_STEP_SUMMARY=" + summary}, env...)
+	// Errorf, not Fatal, here and below: crowd tests call Run from many
+	// goroutines, where t.Fatal must not be called.
 	m, err := action.ParseManifest(step.Manifest)
 	if err != nil {
-		t.Fatal(err)
+		t.Errorf("steptest: %v", err)
+		return Result{Err: err}
 	}
 	var log bytes.Buffer
 	r := action.New(action.Options{Stdout: &log, Env: env, WorkDir: workDir, Manifest: m})
 	res := Result{Err: step.Run(context.Background(), r)}
 	data, _ := os.ReadFile(out)
 	if res.Outputs, err = action.ParseOutputFile(string(data)); err != nil {
-		t.Fatalf("the step wrote a $GITHUB_OUTPUT the runner cannot read: %v", err)
+		t.Errorf("the step wrote a $GITHUB_OUTPUT the runner cannot read: %v", err)
 	}
 	s, _ := os.ReadFile(summary)
 	res.Log, res.Summary = log.String(), string(s)
