@@ -366,9 +366,6 @@ func (d *demo) actWorkflow(ctx context.Context, repo, workflow, event, branch, p
 	}
 	d.printLog(res.Log)
 	if res.Err != nil {
-		if os.Getenv("DEMO_DEBUG") != "" {
-			fmt.Fprintln(d.w, res.Log)
-		}
 		return fmt.Errorf("the %s workflow of %s failed: %v (DEMO_DEBUG=1 shows act's whole log)", event, repo, res.Err)
 	}
 	d.detail("(act ran the workflows in %s)", res.Duration.Round(time.Millisecond))
@@ -425,6 +422,7 @@ func (d *demo) validatePR(ctx context.Context, pr *gh.PullRequest) error {
 	res, err := actrun.Run(ctx, actrun.Options{
 		Act: d.act, ActionsDir: d.actions, Binary: d.binary, WorkDir: dir,
 		RepoDir: clone, Repository: "acme/infra", Event: "pull_request", Payload: payload,
+		Offline: []string{appTokenAction},
 		Env:     map[string]string{"GITHUB_API_URL": d.srv.APIURL(), "GITHUB_SERVER_URL": d.srv.ServerURL()},
 		Vars:    map[string]string{"BOT_LOGIN": botLogin},
 		Secrets: map[string]string{"BOT_TOKEN": botToken, "GITHUB_TOKEN": workflowToken},
