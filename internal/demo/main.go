@@ -28,20 +28,29 @@ import (
 	"github.com/cicd-excellence/actions/internal/tools"
 )
 
-// The bot's token on the local GitHub. A real setup uses a GitHub App
-// installation token; the example workflows fall back to secrets.BOT_TOKEN.
+// The identities of the demo, as on GitHub: Apps with installation tokens
+// scoped to the repositories and permissions each needs (the example
+// workflows fall back to these secrets where they would mint App tokens),
+// and each repository's own GITHUB_TOKEN, which reaches that repository only.
+// The repositories are private, so a token that leaves one out gets 404.
 const (
 	// The examples' App token step, skipped here (no vars.BOT_APP_ID).
 	appTokenAction = "actions/create-github-app-token@5d869da34e18e7287c1daad50e0b8ea0f506ce69"
+	botAppID       = 4242
 	botToken       = "ghs_demoBotToken0000000000000000000000"
 	botLogin       = "demo-pipeline[bot]"
-	// The workflows' own GITHUB_TOKEN: the deploy job records deployments
-	// with it, as github-actions[bot], the deployers converge trusts.
-	workflowToken = "ghs_demoWorkflowToken00000000000000000"
-	// Rollback PRs are opened by an identity of their own, not the bot
-	// that may bypass the approval: a human approves every rollback.
+	// The workflows' own GITHUB_TOKENs: the deploy job records deployments
+	// with infra's, as github-actions[bot], the deployers converge trusts.
+	appWorkflowToken   = "ghs_demoAppWorkflowToken0000000000000"
+	infraWorkflowToken = "ghs_demoInfraWorkflowToken00000000000"
+	// Rollback PRs are opened by an App of their own, not the bot that may
+	// bypass the approval: a human approves every rollback.
+	rollbackAppID = 4343
 	rollbackToken = "ghs_demoRollbackToken00000000000000000"
 	rollbackLogin = "demo-rollback[bot]"
+	// validate reads the private app repo with a read-only App's token.
+	readerAppID = 4444
+	readerToken = "ghs_demoReaderToken0000000000000000000"
 )
 
 func main() {
@@ -107,9 +116,9 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer d.srv.Close()
-	d.srv.AddToken(botToken, botLogin, githubtest.Write)
-	d.srv.AddToken(workflowToken, "github-actions[bot]", githubtest.Write)
-	d.srv.AddToken(rollbackToken, rollbackLogin, githubtest.Write)
+	if err := d.identities(); err != nil {
+		return err
+	}
 	d.srv.AddToken("ghp_reviewerToken", "alice", githubtest.Write)
 	if d.gh, err = ghclient.New(d.srv.APIURL(), &ghclient.Transport{Token: "ghp_reviewerToken"}); err != nil {
 		return err
@@ -301,7 +310,7 @@ func holdOf(file string) string {
 // environment of the infra repo at the app's first commit.
 func (d *demo) seed() (string, error) {
 	for _, r := range []string{"app", "infra"} {
-		if err := d.srv.CreateRepo(githubtest.RepoConfig{Owner: "acme", Name: r}); err != nil {
+		if err := d.srv.CreateRepo(githubtest.RepoConfig{Owner: "acme", Name: r, Private: true}); err != nil {
 			return "", err
 		}
 	}
@@ -358,7 +367,7 @@ func (d *demo) actWorkflow(ctx context.Context, repo, workflow, event, branch, p
 		Vars:    map[string]string{"REGISTRY": d.registry.Host, "BOT_LOGIN": botLogin},
 		Offline: []string{appTokenAction},
 		// GITHUB_TOKEN stands for the workflow's own token (github.token).
-		Secrets: map[string]string{"BOT_TOKEN": botToken, "GITHUB_TOKEN": workflowToken, "ROLLBACK_TOKEN": rollbackToken},
+		Secrets: map[string]string{"BOT_TOKEN": botToken, "GITHUB_TOKEN": workflowTokenOf(repo), "ROLLBACK_TOKEN": rollbackToken, "READER_TOKEN": readerToken},
 		Timeout: 5 * time.Minute,
 	})
 	if err != nil {
@@ -373,6 +382,46 @@ func (d *demo) actWorkflow(ctx context.Context, repo, workflow, event, branch, p
 }
 
 // printLog shows the jobs that ran and the lines the actions printed.
+// identities registers the Apps and tokens of the constants above.
+func (d *demo) identities() error {
+	apps := []struct {
+		id          int64
+		slug, token string
+		perms       githubtest.Permissions
+	}{
+		{botAppID, "demo-pipeline", botToken, githubtest.Permissions{
+			"contents": githubtest.Write, "pull_requests": githubtest.Write, "issues": githubtest.Write,
+			"checks": githubtest.Read, "statuses": githubtest.Read, "deployments": githubtest.Read}},
+		{rollbackAppID, "demo-rollback", rollbackToken, githubtest.Permissions{
+			"contents": githubtest.Write, "pull_requests": githubtest.Write, "issues": githubtest.Write, "deployments": githubtest.Read}},
+		{readerAppID, "demo-reader", readerToken, githubtest.Permissions{
+			"contents": githubtest.Read, "pull_requests": githubtest.Read}},
+	}
+	for _, a := range apps {
+		if err := d.srv.AddApp(a.id, a.slug); err != nil {
+			return err
+		}
+		if err := d.srv.AddAppToken(a.token, a.id, a.perms, "acme/app", "acme/infra"); err != nil {
+			return err
+		}
+	}
+	for tok, repo := range map[string]string{appWorkflowToken: "acme/app", infraWorkflowToken: "acme/infra"} {
+		d.srv.AddToken(tok, "github-actions[bot]", githubtest.None)
+		if err := d.srv.SetRepoAccess(tok, repo, githubtest.Write); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// workflowTokenOf is the GITHUB_TOKEN of a run in repo: its own only.
+func workflowTokenOf(repo string) string {
+	if repo == "acme/app" {
+		return appWorkflowToken
+	}
+	return infraWorkflowToken
+}
+
 func (d *demo) printLog(log string) {
 	for _, l := range strings.Split(log, "\n") {
 		switch {
@@ -425,7 +474,7 @@ func (d *demo) validatePR(ctx context.Context, pr *gh.PullRequest) error {
 		Offline: []string{appTokenAction},
 		Env:     map[string]string{"GITHUB_API_URL": d.srv.APIURL(), "GITHUB_SERVER_URL": d.srv.ServerURL()},
 		Vars:    map[string]string{"BOT_LOGIN": botLogin},
-		Secrets: map[string]string{"BOT_TOKEN": botToken, "GITHUB_TOKEN": workflowToken},
+		Secrets: map[string]string{"BOT_TOKEN": botToken, "GITHUB_TOKEN": infraWorkflowToken, "READER_TOKEN": readerToken},
 	})
 	if err != nil {
 		return err
