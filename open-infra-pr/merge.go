@@ -50,9 +50,9 @@ func (m *merger) run(ctx context.Context) error {
 			switch state := cur.GetMergeableState(); {
 			case cur.GetMerged() && cur.GetHead().GetSHA() == m.head:
 				return m.afterMerge(ctx, cur)
-			case cur.GetMerged():
-				return &finished{OpSuperseded, fmt.Sprintf("PR #%d was merged with newer values", n)}
 			case cur.GetState() != "open":
+				// Merged at another run's head, or closed: what the base holds
+				// now decides whether this run's values still need a PR.
 				return m.closed(ctx, cur)
 			case cur.GetHead().GetSHA() != m.head:
 				if err := m.moved(ctx); err != nil {
@@ -154,7 +154,7 @@ func (m *merger) moved(ctx context.Context) error {
 		return err
 	}
 	if !st.exists {
-		return &finished{OpSuperseded, fmt.Sprintf("%s was deleted (merged by another run)", m.out.Branch)}
+		return m.closed(ctx, m.pr) // deleted: merged by another run, or closed
 	}
 	rel, err := u.relate(ctx, w.values(), valuesIn(st.content, w.edits))
 	if err != nil {
@@ -167,7 +167,7 @@ func (m *merger) moved(ctx context.Context) error {
 		return err
 	}
 	if !st.exists {
-		return &finished{OpSuperseded, fmt.Sprintf("%s was deleted (merged by another run)", m.out.Branch)}
+		return m.closed(ctx, m.pr)
 	}
 	switch rel {
 	case same:
@@ -188,8 +188,11 @@ func (m *merger) moved(ctx context.Context) error {
 	return nil
 }
 
-// closed handles a PR closed without merging. Other runs never close it; a
-// person did, or the base already holds the values.
+// closed handles a PR that is no longer open at this run's head: merged by
+// another run (with its values), closed, or its branch deleted. The base as
+// it is now decides: holding these values or newer ones, the run is done
+// (superseded when another run merged them); otherwise its values still
+// need a PR, unless a person closed it.
 func (m *merger) closed(ctx context.Context, cur *gh.PullRequest) error {
 	u := m.u
 	snap, err := u.read(ctx, m.out.Base)
@@ -200,8 +203,13 @@ func (m *merger) closed(ctx context.Context, cur *gh.PullRequest) error {
 	if err != nil {
 		return err
 	}
-	if p.op != "" {
+	switch {
+	case p.op == OpSkipped && cur.GetMerged():
+		return &finished{OpSuperseded, fmt.Sprintf("PR #%d was merged with newer values", cur.GetNumber())}
+	case p.op != "":
 		return &finished{p.op, p.reason}
+	case cur.GetMerged():
+		return errRestart // merged with older values than this run's
 	}
 	if _, _, err := u.GH.Git.GetRef(ctx, u.Cfg.Owner, u.Cfg.Repo, "heads/"+m.out.Branch); statusOf(err) == http.StatusNotFound {
 		// GitHub closes a PR whose head branch is deleted: a run that merged

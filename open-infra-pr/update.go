@@ -192,17 +192,24 @@ func (u *Updater) Run(ctx context.Context) (*Outcome, error) {
 	if pre != nil && pre.name == out.Branch {
 		w.pre = pre
 	}
+	// Each round ends with the values merged, handed to a run with newer
+	// ones, or found on the base; a restart happens only after another run
+	// merged older values, which a crowd does a few times at most.
+	const rounds = 8
 	for round := 1; ; round++ {
 		err := u.propose(ctx, w, snap, rules)
-		if !errors.Is(err, errRestart) || round == 3 {
-			var fin *finished
-			if errors.As(err, &fin) {
-				out.Operation, out.Reason = fin.op, fin.reason
-				return out, nil
-			}
+		var fin *finished
+		switch {
+		case errors.As(err, &fin):
+			out.Operation, out.Reason = fin.op, fin.reason
+			return out, nil
+		case errors.Is(err, errRestart) && round == rounds:
+			return out, fmt.Errorf("%s in %s: other runs merged older values %d times while this one waited; a rerun continues", out.Branch, u.repo(), rounds)
+		case !errors.Is(err, errRestart):
 			return out, err
 		}
-		u.Log("%s was deleted under this run: writing the change again", out.Branch)
+		u.Log("another run merged older values and closed the PR: writing this run's values again")
+		w.pre = nil
 		if snap, err = u.read(ctx, out.Base); err != nil {
 			return out, err
 		}

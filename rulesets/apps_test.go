@@ -38,10 +38,11 @@ func TestPresetsBindTheBotAndTheCheck(t *testing.T) {
 		t.Fatalf("apply: %v\n%s", res.err, res.log)
 	}
 	mallory, bot := f.client(t, malloryToken), f.client(t, "ghs_bot")
-	refs, _ := f.srv.Refs("acme", "app")
-	main := refs["refs/heads/main"]
 	open := func(branch string) (int, string) {
-		must(f.srv.SetRef("acme", "app", "refs/heads/"+branch, main))
+		// From main as it is now: the required checks are strict, so a
+		// branch behind main cannot merge.
+		refs, _ := f.srv.Refs("acme", "app")
+		must(f.srv.SetRef("acme", "app", "refs/heads/"+branch, refs["refs/heads/main"]))
 		head, err := f.srv.CommitFiles("acme", "app", branch, map[string]string{branch + ".txt": "x"}, branch)
 		must(err)
 		pr, _, err := mallory.PullRequests.Create(ctx, "acme", "app", &gh.NewPullRequest{Title: gh.String(branch), Head: gh.String(branch), Base: gh.String("main")})
@@ -78,8 +79,8 @@ func TestPresetsBindTheBotAndTheCheck(t *testing.T) {
 	}
 
 	// The bot owns its branches and creates hotfix branches; it cannot push to one.
-	refs, _ = f.srv.Refs("acme", "app")
-	main = refs["refs/heads/main"]
+	refs, _ := f.srv.Refs("acme", "app")
+	main := refs["refs/heads/main"]
 	for _, ref := range []string{"refs/heads/cicd-excellence/dev/0123456789ab", "refs/heads/hotfixes/x"} {
 		if _, _, err := bot.Git.CreateRef(ctx, "acme", "app", refRef(ref, main)); err != nil {
 			t.Errorf("bot creates %s: %v", ref, err)
