@@ -13,7 +13,7 @@ TOOLS := $(shell awk '!/^\#/ && NF == 2 { print $$1 }' tools/versions.txt)
 all: test
 
 ## tools: install the pinned tools of tools/versions.txt into ./bin from the Go module proxy
-tools: $(addprefix $(BIN)/,act actionlint registry)
+tools: $(addprefix $(BIN)/,act actionlint registry staticcheck deadcode)
 
 $(BIN)/%: tools/versions.txt
 	@mkdir -p $(BIN)
@@ -24,6 +24,9 @@ $(BIN)/%: tools/versions.txt
 ## test: the whole suite (what CI runs)
 test: tools
 	$(GO) vet ./...
+	staticcheck ./...
+	@# -test: code reached only from tests (the local GitHub, the step harness) is not dead
+	@out=$$(deadcode -test ./...); test -z "$$out" || { echo "$$out"; echo "deadcode: remove the unreachable functions above"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go'))" || { gofmt -l $$(git ls-files -co --exclude-standard '*.go'); echo "gofmt needed"; exit 1; }
 	@rm -f .hardening-summary
 	HARDENING_SUMMARY=$(CURDIR)/.hardening-summary $(GO) test -count=1 -timeout 20m ./...

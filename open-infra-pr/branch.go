@@ -222,16 +222,6 @@ func (w *writer) dropClaim(ctx context.Context, sha string) {
 	}
 }
 
-// readBranch reads the branch's file and vouches for what is on it.
-func (w *writer) readBranch(ctx context.Context) (branchState, error) {
-	st, err := w.u.readBranchFile(ctx, w.out.Branch)
-	if err != nil || !st.exists {
-		return st, err
-	}
-	err = w.vouchFor(ctx, &st)
-	return st, err
-}
-
 // readBranchFile reads the environment file on a branch: its content and
 // blob SHA, or that the branch does not exist.
 func (u *Updater) readBranchFile(ctx context.Context, branch string) (branchState, error) {

@@ -28,15 +28,6 @@ type Ruleset struct {
 // case-insensitively).
 func (rs Ruleset) Name() string { s, _ := rs.Body["name"].(string); return s }
 
-// IsFile reports whether the ruleset came from a file of the workspace.
-func (rs Ruleset) IsFile() bool { return !strings.HasPrefix(rs.Source, "preset ") }
-
-// JSON is the ruleset as sent to GitHub.
-func (rs Ruleset) JSON() []byte {
-	b, _ := json.MarshalIndent(rs.Body, "", "  ")
-	return b
-}
-
 // desiredFields are what a user sets; serverFields are what GitHub adds and
 // a UI export carries along: both are accepted in a file, the latter dropped.
 var (

@@ -88,13 +88,3 @@ func unionKeys(a, b map[string]string) []string {
 	slices.Sort(keys)
 	return keys
 }
-
-// TrackedPatterns renders the configured patterns for messages.
-func (c Config) TrackedPatterns() string {
-	r, err := c.resolve()
-	if err != nil {
-		return fmt.Sprint(c.Tracked)
-	}
-	p := &planner{c: r}
-	return p.tracked()
-}

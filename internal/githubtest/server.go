@@ -42,9 +42,6 @@ type Option func(*Config)
 // WithRateLimit sets each token's requests per hour.
 func WithRateLimit(n int) Option { return func(c *Config) { c.RateLimit = n } }
 
-// WithoutDefaultToken skips registering DefaultToken.
-func WithoutDefaultToken() Option { return func(c *Config) { c.NoDefaultToken = true } }
-
 // Server is a running local GitHub.
 type Server struct {
 	// URL is the server root, e.g. http://127.0.0.1:PORT (GITHUB_SERVER_URL).

@@ -88,7 +88,7 @@ func RootOutputs(steps []Step) string {
 
 // ErrNoOutputsBlock means the root action.yml has no top-level outputs:
 // followed by runs:.
-var ErrNoOutputsBlock = errors.New("action.yml has no top-level outputs: block followed by runs:")
+var ErrNoOutputsBlock = errors.New("action.yml has no top-level outputs block followed by runs")
 
 // UpdateRootAction returns the root action.yml with its outputs block (from
 // the top-level `outputs:` line to the `runs:` line) replaced by RootOutputs.
