@@ -194,7 +194,7 @@ func TestCrowdSameKey(t *testing.T) {
 }
 
 // TestCrowdUnderSecondaryLimit: the same-key crowd against a local GitHub
-// that enforces a secondary limit small enough to bite (8 content-creating
+// that enforces a secondary limit small enough to bite (12 content-creating
 // requests a minute for the one token all runs share). Time runs 30 times
 // faster for the limiter, the client's waits and the runs' pauses, so a
 // minute's Retry-After costs two seconds. The crowd still lands the newest
@@ -205,7 +205,7 @@ func TestCrowdUnderSecondaryLimit(t *testing.T) {
 	w.reportChecks(t, 300*time.Millisecond)
 	start := time.Now()
 	fast := func() time.Time { return start.Add(time.Since(start) * speed) }
-	w.srv.EnforceSecondaryLimits(githubtest.SecondaryLimits{PerMinute: 8, Clock: fast})
+	w.srv.EnforceSecondaryLimits(githubtest.SecondaryLimits{PerMinute: 12, Clock: fast})
 	sleep := func(ctx context.Context, d time.Duration) error {
 		select {
 		case <-ctx.Done():

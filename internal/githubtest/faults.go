@@ -223,8 +223,9 @@ type Request struct {
 }
 
 type requestLog struct {
-	mu   sync.Mutex
-	reqs []Request
+	mu       sync.Mutex
+	reqs     []Request
+	inFlight atomic.Int64 // API requests being served
 }
 
 func (l *requestLog) add(r Request) {
@@ -256,6 +257,11 @@ func (s *Server) CountRequests(pattern string) int {
 
 // ResetRequests empties the request log.
 func (s *Server) ResetRequests() {
+	// Requests answered a moment ago may not be logged yet: let them land
+	// (bounded) so they are not counted against what comes next.
+	for deadline := time.Now().Add(2 * time.Second); s.log.inFlight.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	s.log.mu.Lock()
 	s.log.reqs = nil
 	s.log.mu.Unlock()

@@ -48,6 +48,10 @@ type obj = map[string]any
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, escaped string) {
 	start := time.Now()
+	// The log entry is added after the response is written, so a client can
+	// see the answer first; ResetRequests waits for entries in flight.
+	s.log.inFlight.Add(1)
+	defer s.log.inFlight.Add(-1)
 	if d := s.faults.currentLatency(); d > 0 {
 		sleepCtx(r.Context(), d)
 	}
