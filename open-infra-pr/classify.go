@@ -16,6 +16,7 @@ const (
 	mergeChecks             // required checks not met yet: wait
 	mergeReview             // an approval is missing: the bot cannot wait it out
 	mergeConflict           // not mergeable: rebuild on the base
+	mergeMethod             // the repository does not allow the merge method
 )
 
 // classifyMerge sorts a refused merge. GitHub tells these apart only by
@@ -39,6 +40,8 @@ func classifyMerge(err error) (mergeKind, string) {
 		// The client already retried it within its budget: GitHub is
 		// failing, not busy. Waiting out merge-timeout would not help.
 		return mergeFinal, "GitHub kept failing: " + msg
+	case strings.Contains(low, "merges are not allowed"), strings.Contains(low, "merge commits are not allowed"):
+		return mergeMethod, msg
 	case strings.Contains(low, "approving review"), strings.Contains(low, "review is required"), strings.Contains(low, "changes requested"):
 		return mergeReview, msg
 	case strings.Contains(low, "required status check"), strings.Contains(low, "up to date"), strings.Contains(low, "expected"):

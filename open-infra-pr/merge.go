@@ -12,6 +12,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/envfile"
 )
 
@@ -121,6 +122,8 @@ func (m *merger) merge(ctx context.Context, n int) (bool, string, error) {
 		return false, "merge refused for now: " + msg, nil
 	case mergeConflict:
 		return false, "", m.rebuild(ctx)
+	case mergeMethod:
+		return false, "", action.Inputf("merge-method", "%s: %s (PR #%d is left open; pick a method the infra repo allows)", c.MergeMethod, msg, n)
 	case mergeReview:
 		return false, "", fmt.Errorf("merge PR #%d in %s: %s (the token cannot bypass it; the PR is left open for review)", n, u.repo(), msg)
 	}

@@ -408,3 +408,25 @@ func TestBadInputChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestDisallowedMergeMethod: an infra repo that does not allow the merge
+// method refuses the merge (as GitHub does); the run fails in one line
+// naming the merge-method input and leaves the PR open.
+func TestDisallowedMergeMethod(t *testing.T) {
+	w := newWorld(t)
+	no := false
+	must(t, w.srv.CreateRepo(githubtest.RepoConfig{Owner: "acme", Name: "strict", AllowSquashMerge: &no}))
+	_, err := w.srv.CommitFiles("acme", "strict", "main", map[string]string{"envs/dev.json": w.file(t, "dev")}, "envs")
+	must(t, err)
+	_, log, err := w.run(t, "INPUT_INFRA_REPO=acme/strict")
+	if err == nil || !strings.Contains(err.Error(), `input "merge-method"`) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v, want one line naming merge-method\n%s", err, log)
+	}
+	if pr, err := w.srv.PullRequest("acme", "strict", 1); err != nil || pr.State != "open" {
+		t.Errorf("want the PR left open: %+v %v", pr, err)
+	}
+	// The method the repository allows works.
+	if out, log, err := w.run(t, "INPUT_INFRA_REPO=acme/strict", "INPUT_MERGE_METHOD=rebase"); err != nil || out["operation"] != "merged" {
+		t.Fatalf("%v %v\n%s", err, out, log)
+	}
+}

@@ -18,7 +18,7 @@ import (
 )
 
 // MaxHotfixBranches bounds how many hotfix branches Reachable compares with.
-const MaxHotfixBranches = 30
+const MaxHotfixBranches = 300
 
 // ErrUnknownCommit means the repository has no such commit.
 var ErrUnknownCommit = errors.New("no such commit")
@@ -64,9 +64,23 @@ func ReachableFrom(ctx context.Context, c *gh.Client, owner, repo, sha, defaultB
 	if hotfixPrefix == "" {
 		return "", false, nil
 	}
-	refs, _, err := c.Git.ListMatchingRefs(ctx, owner, repo, &gh.ReferenceListOptions{Ref: "heads/" + hotfixPrefix, ListOptions: gh.ListOptions{PerPage: MaxHotfixBranches}})
-	if err != nil {
-		return "", false, ghclient.Wrap("list "+hotfixPrefix+"* branches", owner+"/"+repo, err)
+	// Every page: a commit on the 101st hotfix branch is as merged as one on
+	// the first. MaxHotfixBranches bounds the compares that follow.
+	var refs []*gh.Reference
+	opts := &gh.ReferenceListOptions{Ref: "heads/" + hotfixPrefix, ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		page, resp, err := c.Git.ListMatchingRefs(ctx, owner, repo, opts)
+		if err != nil {
+			return "", false, ghclient.Wrap("list "+hotfixPrefix+"* branches", owner+"/"+repo, err)
+		}
+		refs = append(refs, page...)
+		if resp.NextPage == 0 || len(refs) >= MaxHotfixBranches {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	if len(refs) > MaxHotfixBranches {
+		refs = refs[:MaxHotfixBranches]
 	}
 	for _, ref := range refs {
 		b := strings.TrimPrefix(ref.GetRef(), "refs/heads/")
