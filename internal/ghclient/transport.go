@@ -139,7 +139,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !final && ctx.Err() != nil {
 			final = true // the caller gave up; nothing to retry for
 		}
-		if final || t.Now().Add(wait).Sub(start) > t.MaxElapsed {
+		budget := t.MaxElapsed
+		if _, ok := why.(secondaryWhy); ok && budget < MaxSecondaryWait {
+			budget = MaxSecondaryWait
+		}
+		if final || t.Now().Add(wait).Sub(start) > budget {
 			if !final {
 				t.Logf("giving up on %s after %d attempts: %v", what, attempt+1, why)
 			}
@@ -168,6 +172,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 }
+
+// secondaryWhy marks a wait for a secondary rate limit.
+type secondaryWhy string
+
+// secondaryTries and MaxSecondaryWait bound the waits for secondary rate
+// limits of one request.
+const (
+	secondaryTries   = 20
+	MaxSecondaryWait = 10 * time.Minute
+)
 
 // cancelOnClose releases a try's deadline when the caller is done with the
 // body.
@@ -201,10 +215,14 @@ func (t *Transport) classify(resp *http.Response, err error, repeatable bool, at
 			if secs, perr := strconv.Atoi(ra); perr == nil && secs >= 0 {
 				wait = time.Duration(secs) * time.Second
 			}
-			if outOfTries {
+			// Nothing happened, and waiting as told is what GitHub asks for:
+			// a crowd of runs sharing one installation meets this limit
+			// often, so it gets more tries and time than a failing server
+			// (bounded by secondaryTries and MaxSecondaryWait).
+			if attempt >= secondaryTries {
 				return 0, nil, true
 			}
-			return wait, fmt.Sprintf("secondary rate limit (%d), waiting %s as told", status, wait), false
+			return wait, secondaryWhy(fmt.Sprintf("secondary rate limit (%d), waiting %s as told", status, wait)), false
 		}
 		if resp.Header.Get("X-RateLimit-Remaining") == "0" {
 			reset, perr := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64)

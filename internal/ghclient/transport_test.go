@@ -194,8 +194,9 @@ func TestAttemptTimeout(t *testing.T) {
 
 func TestRetryBudget(t *testing.T) {
 	h := newHarness(t, githubtest.DefaultToken)
-	// Retry-After longer than the whole budget: give up at once, do not wait.
-	h.srv.Faults().Inject("GET /repos/{owner}/{repo}", githubtest.Fault{Status: 403, Times: -1, Header: http.Header{"Retry-After": {"600"}},
+	// Retry-After longer than the whole budget (MaxSecondaryWait for a
+	// secondary limit): give up at once, do not wait.
+	h.srv.Faults().Inject("GET /repos/{owner}/{repo}", githubtest.Fault{Status: 403, Times: -1, Header: http.Header{"Retry-After": {"1200"}},
 		Body: `{"message":"You have exceeded a secondary rate limit.","documentation_url":"https://docs.github.com/rest"}`})
 	err := getRepoCall(context.Background(), h.gh)
 	if err == nil || len(h.clock.waits) != 0 || !strings.Contains(h.log(), "giving up") {

@@ -228,6 +228,15 @@ type requestLog struct {
 	inFlight atomic.Int64 // API requests being served
 }
 
+// settle waits, bounded, for requests being served: one answered a moment
+// ago (a client may see the answer, or a reset, before the server logs it)
+// is then counted where it belongs.
+func (l *requestLog) settle() {
+	for deadline := time.Now().Add(2 * time.Second); l.inFlight.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (l *requestLog) add(r Request) {
 	// Every handler logs right after measuring Duration from its start.
 	r.Start = time.Now().Add(-r.Duration)
@@ -238,6 +247,7 @@ func (l *requestLog) add(r Request) {
 
 // Requests returns a copy of the request log, oldest first.
 func (s *Server) Requests() []Request {
+	s.log.settle()
 	s.log.mu.Lock()
 	defer s.log.mu.Unlock()
 	return append([]Request(nil), s.log.reqs...)
@@ -257,11 +267,7 @@ func (s *Server) CountRequests(pattern string) int {
 
 // ResetRequests empties the request log.
 func (s *Server) ResetRequests() {
-	// Requests answered a moment ago may not be logged yet: let them land
-	// (bounded) so they are not counted against what comes next.
-	for deadline := time.Now().Add(2 * time.Second); s.log.inFlight.Load() > 0 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-	}
+	s.log.settle()
 	s.log.mu.Lock()
 	s.log.reqs = nil
 	s.log.mu.Unlock()
