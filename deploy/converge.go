@@ -72,32 +72,8 @@ func runConverge(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 		r.Infof("%v; reading through the API instead", err)
 		res, err = envdiff.Converge(ctx, &apiReader{gh: client, owner: owner, repo: name}, commit, cfg, deployed)
 	}
-	if err != nil {
-		var fe *envdiff.FileError
-		if errors.As(err, &fe) {
-			r.ErrorAt(fe.File, lineOf(fe.Err), "%s", fe.Err.Error())
-		}
-		return fmt.Errorf("plan: %w", err)
-	}
-	matrix, err := envdiff.Matrix(res)
-	if err != nil {
-		return fmt.Errorf("plan: %w", err)
-	}
-	var envs []string
-	for _, e := range res.Environments {
-		envs = append(envs, e.Environment)
-	}
-	if err := r.SetOutputs("matrix", matrix, "changed", strconv.FormatBool(res.Changed), "environments", strings.Join(envs, ",")); err != nil {
-		return fmt.Errorf("plan: %w", err)
-	}
-	for _, n := range res.Notes {
-		r.Infof("note: %s", n)
-	}
-	warnUntracked(r, res, c)
-	if res.Changed {
-		r.Infof("deploy, in order: %s", strings.Join(envs, ", "))
-	} else {
-		r.Infof("all environments at their desired versions (%s): nothing to deploy", commit[:7])
+	if err := reportPlan(r, res, err, c, fmt.Sprintf("all environments at their desired versions (%s): nothing to deploy", commit[:7])); err != nil {
+		return err
 	}
 	return r.Summary(convergeSummary(res, records, app, ev.ServerURL, commit))
 }

@@ -61,6 +61,16 @@ func runPlan(ctx context.Context, r *action.Runtime, ev *event.Context, c common
 		}
 		res, err = envdiff.Plan(ctx, &apiReader{gh: gh, owner: owner, repo: name}, before, after, cfg)
 	}
+	if err := reportPlan(r, res, err, c, fmt.Sprintf("no tracked version changed between %s and %s: nothing to deploy", before[:7], after[:7])); err != nil {
+		return err
+	}
+	return r.Summary(planSummary(res, app, ev.ServerURL, before, after))
+}
+
+// reportPlan is what both plans do with their result: annotate a broken
+// file at its line, write the matrix and the outputs, print the notes and
+// warnings, and say what will be deployed (idle says it when nothing is).
+func reportPlan(r *action.Runtime, res *envdiff.Result, err error, c common, idle string) error {
 	if err != nil {
 		var fe *envdiff.FileError
 		if errors.As(err, &fe) {
@@ -88,9 +98,9 @@ func runPlan(ctx context.Context, r *action.Runtime, ev *event.Context, c common
 	if res.Changed {
 		r.Infof("deploy, in order: %s", strings.Join(envs, ", "))
 	} else {
-		r.Infof("no tracked version changed between %s and %s: nothing to deploy", before[:7], after[:7])
+		r.Infof("%s", idle)
 	}
-	return r.Summary(planSummary(res, app, ev.ServerURL, before, after))
+	return nil
 }
 
 // warnUntracked says loudly which environment files hold no tracked key:
