@@ -255,8 +255,8 @@ func (p *rollbackPlan) table() string {
 // is lifted later.
 func (p *rollbackPlan) body(server, app string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**Rollback of %s.** Reason: %s\n\n", action.MDEscape(p.env), action.MDEscape(p.reason))
-	b.WriteString(p.table())
+	// The before → after table follows from open-infra-pr's PR body: one table, not two.
+	fmt.Fprintf(&b, "**Rollback of %s.** Reason: %s\n", action.MDEscape(p.env), action.MDEscape(p.reason))
 	if p.current != nil {
 		fmt.Fprintf(&b, "\nFrom deployment %d (infra %s) back to the versions of deployment %d (infra %s), the last successful deployment of %s before it.\n",
 			p.current.ID, action.MDCode(abbrev(p.current.SHA)), p.previous.ID, action.MDCode(abbrev(p.previous.SHA)), action.MDEscape(p.env))

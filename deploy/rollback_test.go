@@ -134,6 +134,9 @@ func TestRollbackPrevious(t *testing.T) {
 			t.Errorf("PR body lacks %q:\n%s", want, body)
 		}
 	}
+	if n := strings.Count(body, "| Key |"); n != 1 {
+		t.Errorf("the PR body has %d change tables, want one:\n%s", n, body)
+	}
 	if !strings.Contains(pr.GetTitle(), "Roll back dev") {
 		t.Errorf("title %q", pr.GetTitle())
 	}
