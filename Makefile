@@ -34,16 +34,16 @@ test: tools
 
 ## demo: run the pipeline on the embedded local default (no GitHub account needed)
 demo: tools
-	$(GO) run ./internal/demo
+	$(GO) run ./internal/testkit/demo
 
 ## bench: open-infra-pr vs the seed's clone flow (1k/20k commits, +50ms per request), same-key and different-key crowds of 20
 bench:
-	$(GO) run ./internal/bench
+	$(GO) run ./internal/testkit/bench
 
 ## fuzz: run every go test -fuzz target for FUZZTIME each (default 30s); a crasher stays under its package's testdata/fuzz/ to commit as a regression seed
 FUZZTIME ?= 30s
 fuzz:
-	FUZZTIME=$(FUZZTIME) GO=$(GO) internal/hardening/fuzz.sh
+	FUZZTIME=$(FUZZTIME) GO=$(GO) internal/testkit/hardening/fuzz.sh
 
 ## webhooks: regenerate testdata/webhooks from the pinned @octokit/webhooks-examples
 webhooks:
@@ -55,12 +55,12 @@ clean:
 
 ## readme: regenerate the inputs/outputs tables of every action's README
 readme:
-	$(GO) run ./internal/readme/cmd/readme-gen
+	$(GO) run ./internal/build/readme/cmd/readme-gen
 
 ## release-snapshot: build all six binaries and the manifest locally (dist/)
 release-snapshot: $(BIN)/goreleaser
 	RELEASE_VERSION=v0.0.0-snapshot goreleaser release --snapshot --clean --skip=publish
-	$(GO) run ./internal/release/cmd/release-manifest -version v0.0.0-snapshot -out dist/manifest.txt dist/checksums.txt
+	$(GO) run ./internal/build/release/cmd/release-manifest -version v0.0.0-snapshot -out dist/manifest.txt dist/checksums.txt
 	@cat dist/manifest.txt
 
 ## release-reproducible: build the release twice and show the checksums are identical

@@ -14,8 +14,8 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/cicd-excellence/actions/internal/ghclient"
-	"github.com/cicd-excellence/actions/internal/githubtest"
-	"github.com/cicd-excellence/actions/internal/steptest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/steptest"
 )
 
 const a3 = "3333333333333333333333333333333333333333"

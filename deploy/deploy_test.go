@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/cicd-excellence/actions/internal/action"
-	"github.com/cicd-excellence/actions/internal/githubtest"
-	"github.com/cicd-excellence/actions/internal/steptest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/steptest"
 )
 
 // repo is an infra repository checkout built with real git in the test.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/envfile"
-	"github.com/cicd-excellence/actions/internal/githubtest"
-	"github.com/cicd-excellence/actions/internal/steptest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/steptest"
 )
 
 // TestCommandEnvironment: the command sees its values and the runner's

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/cicd-excellence/actions/internal/action"
-	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
 )
 
 // TestBaseEnvironment: `base: prod` with infra-repo starts the hotfix at

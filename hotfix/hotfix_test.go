@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/cicd-excellence/actions/internal/action"
-	"github.com/cicd-excellence/actions/internal/githubtest"
-	"github.com/cicd-excellence/actions/internal/steptest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/steptest"
 )
 
 // fixture is an app repo on the local GitHub: main with two commits, a tag,

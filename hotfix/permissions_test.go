@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
 )
 
 // TestReadmePermissions: the README's table (Contents: read and write on the

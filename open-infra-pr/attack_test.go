@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/cicd-excellence/actions/internal/envfile"
-	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
 )
 
 // The attacker is a user with write access to the infra repo: the worst the

@@ -16,7 +16,7 @@ import (
 
 	"github.com/cicd-excellence/actions/internal/envfile"
 	"github.com/cicd-excellence/actions/internal/ghclient"
-	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
 )
 
 // crowdWorld is an app repo with a linear main of n commits and an infra repo
@@ -221,9 +221,11 @@ func TestCrowdUnderSecondaryLimit(t *testing.T) {
 	rand.Shuffle(len(values), func(i, j int) { values[i], values[j] = values[j], values[i] })
 	errs := make([]error, len(values))
 	outs := make([]*Outcome, len(values))
+	logs := make([]*runLog, len(values))
 	var wg sync.WaitGroup
 	for i, v := range values {
 		wg.Add(1)
+		logs[i] = &runLog{}
 		go func() {
 			defer wg.Done()
 			tr := &ghclient.Transport{Token: githubtest.DefaultToken, Sleep: sleep, Logf: func(f string, a ...any) {
@@ -236,7 +238,7 @@ func TestCrowdUnderSecondaryLimit(t *testing.T) {
 				errs[i] = err // not t.Fatal: this is not the test's goroutine
 				return
 			}
-			u := &Updater{GH: client, Sleep: sleep, Backoff: time.Second, Cfg: Config{
+			u := &Updater{GH: client, Sleep: sleep, Backoff: time.Second, Log: logs[i].add, Cfg: Config{
 				Owner: "acme", Repo: "infra", Environment: "dev", File: "envs/dev.json",
 				Edits: []envfile.Edit{{Path: p, Value: v}}, Merge: MergeAuto, MergeMethod: "squash", MergeTimeout: 5 * time.Minute,
 				Title: "{environment}: {changes}", AppOwner: "acme", AppRepo: "app", AppDefaultBranch: "main", HotfixPrefix: "hotfixes/",
@@ -257,6 +259,9 @@ func TestCrowdUnderSecondaryLimit(t *testing.T) {
 	}
 	if got := w.file(t, "dev"); !strings.Contains(got, w.main[15]) {
 		t.Errorf("dev does not hold the newest commit %s:\n%s", short(w.main[15]), got)
+		if i := slices.Index(values, w.main[15]); outs[i] != nil {
+			t.Logf("the newest run ended %q: %s\n%s", outs[i].Operation, outs[i].Reason, logs[i])
+		}
 	}
 	hist := w.history(t)
 	for i := 1; i < len(hist); i++ {
@@ -268,4 +273,22 @@ func TestCrowdUnderSecondaryLimit(t *testing.T) {
 		t.Errorf("branches left behind: %v", b)
 	}
 	t.Logf("%d runs, %d secondary-limit waits, %s", len(values), limited.Load(), time.Since(start).Round(time.Millisecond))
+}
+
+// runLog keeps one run's log lines, to show when the crowd fails.
+type runLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *runLog) add(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+}
+
+func (l *runLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }

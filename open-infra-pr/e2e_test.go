@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cicd-excellence/actions/internal/actrun"
-	"github.com/cicd-excellence/actions/internal/acttest"
-	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/actrun"
+	"github.com/cicd-excellence/actions/internal/testkit/acttest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(acttest.Main(m)) }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
-	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
 )
 
 // readmePermissions is the README's permission table for a clean dev bump

@@ -2,8 +2,10 @@ package openinfrapr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
@@ -27,7 +29,7 @@ func (u *Updater) ensurePR(ctx context.Context, out *Outcome, res written) (*gh.
 	}
 	pr, err := u.createPR(ctx, out)
 	if err != nil {
-		if res.claimed {
+		if res.claimed && !errors.Is(err, errRestart) {
 			// The branch is this run's alone: leave nothing half done.
 			(&writer{u: u, out: out}).dropClaim(ctx, res.head)
 		}
@@ -51,6 +53,14 @@ func (u *Updater) createPR(ctx context.Context, out *Outcome) (*gh.PullRequest, 
 		ghclient.AwaitInFlight(ctx, err)
 		if existing, ferr := u.findPR(ctx, out.Branch, out.Base); ferr == nil && existing != nil {
 			return existing, nil
+		}
+		if statusOf(err) == http.StatusUnprocessableEntity {
+			// "head invalid": a run that merged this branch's previous head
+			// deleted it just after this run wrote (GitHub has no
+			// conditional delete). The values are still to be proposed.
+			if _, _, gerr := u.GH.Git.GetRef(ctx, c.Owner, c.Repo, "heads/"+out.Branch); statusOf(gerr) == http.StatusNotFound {
+				return nil, errRestart
+			}
 		}
 		return nil, u.apiErr("open PR from "+out.Branch, err)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
 )
 
 // servicesWorld: two app repos (acme/svc-a, acme/svc-b, three commits each)

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/cicd-excellence/actions/internal/action"
-	"github.com/cicd-excellence/actions/internal/githubtest"
-	"github.com/cicd-excellence/actions/internal/steptest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/steptest"
 )
 
 const devJSON = `{

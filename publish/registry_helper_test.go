@@ -4,8 +4,8 @@ import (
 	"net"
 	"testing"
 
-	"github.com/cicd-excellence/actions/internal/localregistry"
-	"github.com/cicd-excellence/actions/internal/tools"
+	"github.com/cicd-excellence/actions/internal/testkit/localregistry"
+	"github.com/cicd-excellence/actions/internal/testkit/tools"
 )
 
 // registryBinary is the pinned CNCF distribution registry (tools/versions.txt),

@@ -13,7 +13,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
 )
 
 // TestPresetsBindTheBotAndTheCheck: with real App identities, the presets

@@ -18,7 +18,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
 )
 
 // TestPresets renders every preset and pins what it sends to GitHub.

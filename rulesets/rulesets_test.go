@@ -10,7 +10,7 @@ import (
 
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/ghclient"
-	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
 )
 
 // TestApply runs apply as a sequence over one repository, as a team would

@@ -8,8 +8,8 @@ import (
 
 	"github.com/tidwall/sjson"
 
-	"github.com/cicd-excellence/actions/internal/actrun"
-	"github.com/cicd-excellence/actions/internal/acttest"
+	"github.com/cicd-excellence/actions/internal/testkit/actrun"
+	"github.com/cicd-excellence/actions/internal/testkit/acttest"
 )
 
 func TestMain(m *testing.M) { os.Exit(acttest.Main(m)) }

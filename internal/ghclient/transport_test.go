@@ -16,7 +16,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	"github.com/cicd-excellence/actions/internal/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
 )
 
 // fakeClock records the waits instead of sleeping them.

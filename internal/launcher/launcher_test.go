@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cicd-excellence/actions/internal/tools"
+	"github.com/cicd-excellence/actions/internal/testkit/tools"
 )
 
 // fakeAction lays out an action checkout holding only the launcher, and

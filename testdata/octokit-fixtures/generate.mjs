@@ -1,5 +1,5 @@
 // Copies the recorded api.github.com exchanges the local GitHub
-// (internal/githubtest) is replayed against, from the pinned
+// (internal/testkit/githubtest) is replayed against, from the pinned
 // @octokit/fixtures package (see package.json at the repository root), so
 // tests need no npm. Run: npm ci && node testdata/octokit-fixtures/generate.mjs
 import { readFileSync, writeFileSync, readdirSync, unlinkSync } from "node:fs";
