@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# deploy.sh ENVIRONMENT VERSION: the example's deploy. A real one runs
-# terraform, helm or kubectl here; the values arrive as arguments from the
-# action's environment, never interpolated into the workflow.
+# deploy.sh ENVIRONMENT: the example's deploy of every service of one
+# environment. A real one runs terraform, helm or kubectl here. The versions
+# arrive in the environment from the deploy action, never interpolated into
+# the workflow: VERSION_<KEY> per tracked key (VERSION_API_TAG,
+# VERSION_SHOP_CART_TAG, and with digests VERSION_API_DIGEST); VERSIONS_JSON
+# holds them all.
 set -euo pipefail
 env="${1:?environment}"
-version="${2:?version}"
-echo "deploying api@$version to $env"
-if [ -n "${DEPLOY_DIR:-}" ]; then
-  mkdir -p "$DEPLOY_DIR"
-  echo "$version" > "$DEPLOY_DIR/$env"
-fi
+for var in $(compgen -e | grep '^VERSION_' | sort); do
+  echo "deploying $env: $var=${!var}"
+  if [ -n "${DEPLOY_DIR:-}" ]; then
+    mkdir -p "$DEPLOY_DIR/$env"
+    echo "${!var}" > "$DEPLOY_DIR/$env/$var"
+  fi
+done
