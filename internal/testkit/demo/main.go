@@ -512,6 +512,13 @@ func (d *demo) hotfix(ctx context.Context, prodAPI string) error {
 	if err := d.approveAndMerge(ctx, pr, "bob"); err != nil {
 		return err
 	}
+	staging, _ := d.srv.ReadFile("acme", "infra", "main", "envs/staging.json")
+	if h, held := envfile.Hold([]byte(staging), mustPath("api.tag")); held {
+		return fmt.Errorf("staging's api is still held (%q) after the hotfix PR", h)
+	}
+	if _, held := envfile.Hold([]byte(staging), mustPath("web.tag")); !held {
+		return fmt.Errorf("the hotfix PR lifted web's hold too")
+	}
 	if err := d.deploy(ctx, pr.GetBase().GetSHA(), "the hotfix PR's merge is a push to main", "staging"); err != nil {
 		return err
 	}
