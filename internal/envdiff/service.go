@@ -33,6 +33,31 @@ func ValidService(name string) error {
 	return nil
 }
 
+// ServiceError is a tracked key that names no usable service, so its file
+// cannot be deployed per service.
+type ServiceError struct {
+	File, Key string
+	Err       error
+}
+
+func (e *ServiceError) Error() string {
+	return fmt.Sprintf("%s: tracked key %s: %v", e.File, e.Key, e.Err)
+}
+func (e *ServiceError) Unwrap() error { return e.Err }
+
+// serviceOf is ServiceOf for a key of file, with the reason it names no
+// usable service.
+func serviceOf(file, key string) (string, error) {
+	s, ok := ServiceOf(key)
+	if !ok {
+		return "", &ServiceError{File: file, Key: key, Err: errors.New("is not inside an object, so it names no service (a service is a key's parent: api.tag → api); nest it or deploy per environment")}
+	}
+	if err := ValidService(s); err != nil {
+		return "", &ServiceError{File: file, Key: key, Err: fmt.Errorf("its service %w", err)}
+	}
+	return s, nil
+}
+
 // ServiceOf is the service a tracked key belongs to: the key's parent path
 // (api.tag → api, shop.web.tag → shop.web). ok is false for a top-level
 // key, which names no service. Keys are in envfile path syntax, where "\."
@@ -84,12 +109,9 @@ func ServiceValues(values map[string]string, service string) map[string]string {
 func Services(file string, values map[string]string) (map[string]map[string]string, error) {
 	out := map[string]map[string]string{}
 	for _, k := range slices.Sorted(maps.Keys(values)) {
-		s, ok := ServiceOf(k)
-		if !ok {
-			return nil, fmt.Errorf("%s: tracked key %s is not inside an object, so it names no service (a service is a key's parent: api.tag → api); nest it or deploy per environment", file, k)
-		}
-		if err := ValidService(s); err != nil {
-			return nil, fmt.Errorf("%s: tracked key %s: its service %w", file, k, err)
+		s, err := serviceOf(file, k)
+		if err != nil {
+			return nil, err
 		}
 		if out[s] == nil {
 			out[s] = map[string]string{}
@@ -117,12 +139,9 @@ func ByService(res *Result) (*Result, error) {
 		}
 		changed := map[string][]Change{}
 		for _, ch := range e.Changes {
-			s, ok := ServiceOf(ch.Key)
-			if !ok {
-				return nil, fmt.Errorf("%s: tracked key %s is not inside an object, so it names no service (a service is a key's parent: api.tag → api); nest it or deploy per environment", e.File, ch.Key)
-			}
-			if err := ValidService(s); err != nil {
-				return nil, fmt.Errorf("%s: tracked key %s: its service %w", e.File, ch.Key, err)
+			s, err := serviceOf(e.File, ch.Key)
+			if err != nil {
+				return nil, err
 			}
 			changed[s] = append(changed[s], ch)
 		}

@@ -81,7 +81,7 @@ func TestServices(t *testing.T) {
 		values map[string]string
 		want   string
 	}{
-		{map[string]string{"tag": "x"}, "envs/dev.json: tracked key tag is not inside an object"},
+		{map[string]string{"tag": "x"}, "envs/dev.json: tracked key tag: is not inside an object"},
 		{map[string]string{"my app.tag": "x"}, `envs/dev.json: tracked key my app.tag: its service "my app" is not a service name`},
 	} {
 		if _, err := Services("envs/dev.json", tc.values); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -186,7 +186,7 @@ func TestByService(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ByService(res); err == nil || !strings.Contains(err.Error(), "envs/prod.json: tracked key tag is not inside an object") {
+		if _, err := ByService(res); err == nil || !strings.Contains(err.Error(), "envs/prod.json: tracked key tag: is not inside an object") {
 			t.Errorf("err = %v", err)
 		}
 	})
@@ -254,7 +254,7 @@ func TestConvergeServices(t *testing.T) {
 	flat := r.commit("flat", map[string]string{"envs/prod.json": `{"tag": "` + a1 + `"}`})
 	if _, err := ConvergeServices(context.Background(), r.reader(), flat, Config{}, func(context.Context, string, string) (map[string]string, bool, error) {
 		return nil, false, nil
-	}); err == nil || !strings.Contains(err.Error(), "tracked key tag is not inside an object") {
+	}); err == nil || !strings.Contains(err.Error(), "tracked key tag: is not inside an object") {
 		t.Errorf("a top-level key: %v", err)
 	}
 }
