@@ -31,10 +31,10 @@ type Record struct {
 	Environment string
 	// Service is the service a per-service record deployed; "" for a
 	// record of the whole environment.
-	Service  string
-	Versions map[string]string
-	Creator     string
-	CreatedAt   time.Time
+	Service   string
+	Versions  map[string]string
+	Creator   string
+	CreatedAt time.Time
 	// State is the newest status a trusted identity set ("" for none).
 	State string
 	// Succeeded: a trusted identity set success at some point (a later
