@@ -252,7 +252,46 @@ func (h *history) lastSuccess(ctx context.Context, env string) (*Record, error) 
 // previous returns the current (newest successful) record and the newest
 // successful one before it with other versions: a redeploy of the same
 // versions is not something to roll back to.
+//
+// An environment deployed per service since (matrix: service) has no
+// whole-environment record of what runs: previous refuses rather than
+// return a stale pair (perServiceSince).
 func (h *history) previous(ctx context.Context, env string) (current, prev *Record, err error) {
+	current, prev, err = h.previousWhole(ctx, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	var since int64
+	if current != nil {
+		since = current.ID
+	}
+	if err := h.perServiceSince(ctx, env, since); err != nil {
+		return nil, nil, err
+	}
+	return current, prev, nil
+}
+
+// perServiceSince fails when a trusted per-service record of env is newer
+// than deployment since: the environment's whole records no longer say
+// what runs there.
+func (h *history) perServiceSince(ctx context.Context, env string, since int64) error {
+	list, _, err := h.gh.Repositories.ListDeployments(ctx, h.owner, h.repo, &gh.DeploymentsListOptions{
+		Environment: env, ListOptions: gh.ListOptions{PerPage: recordsPerEnvironment},
+	})
+	if err != nil {
+		return ghclient.Wrap("list the deployments of "+env, h.owner+"/"+h.repo, err)
+	}
+	for _, d := range list {
+		service, ok := strings.CutPrefix(d.GetTask(), "deploy:")
+		if !ok || d.GetID() <= since || !h.trusts(d.GetCreator().GetLogin()) {
+			continue
+		}
+		return fmt.Errorf("previous: %s is deployed per service since (deployment %d of %s), and previous reads whole-environment records only; name the versions in to (key=sha lines)", env, d.GetID(), service)
+	}
+	return nil
+}
+
+func (h *history) previousWhole(ctx context.Context, env string) (current, prev *Record, err error) {
 	recs, err := h.records(ctx, env)
 	if err != nil {
 		return nil, nil, err

@@ -410,3 +410,30 @@ func TestServiceConvergeTrustsOnlyTheDeployers(t *testing.T) {
 		t.Errorf("deploy staging/api: %v %v\n%s", res.Err, f.lines(t), res.Log)
 	}
 }
+
+// TestServiceRollbackPreviousRefuses: rollback's previous reads
+// whole-environment records; once an environment is deployed per service
+// they no longer say what runs, so previous refuses (naming to) instead of
+// rolling back to a stale pair. An untrusted per-service record does not
+// block it.
+func TestServiceRollbackPreviousRefuses(t *testing.T) {
+	f, c2 := rolledOut(t)
+	mallory := f.client(t, "mallory-token", "mallory")
+	if _, _, err := mallory.Repositories.CreateDeployment(context.Background(), "acme", "infra", &gh.DeploymentRequest{
+		Ref: gh.String(c2), Task: gh.String("deploy:api"), Environment: gh.String("dev"), AutoMerge: gh.Bool(false),
+		RequiredContexts: &[]string{}, Payload: payload{Versions: map[string]string{"api.tag": a2}, Service: "api", RequestID: "1"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.rollback(t, c2, "INPUT_ENVIRONMENT=dev", "INPUT_REASON=INC-1: x"); res.Err != nil || len(f.openPRs(t)) != 1 {
+		t.Fatalf("an untrusted per-service record blocked previous: %v\n%s", res.Err, res.Log)
+	}
+	c3 := f.push(map[string]*string{"envs/dev.json": env(a3, w2)})
+	if res := f.deploy(t, c3, "dev", markCommand, "INPUT_SERVICE=api"); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	res := f.rollback(t, c3, "INPUT_ENVIRONMENT=dev", "INPUT_REASON=INC-2: api breaks")
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "dev is deployed per service since") || !strings.Contains(res.Err.Error(), "of api") || len(f.openPRs(t)) != 1 {
+		t.Fatalf("err = %v, PRs %d", res.Err, len(f.openPRs(t)))
+	}
+}
