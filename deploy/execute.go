@@ -60,10 +60,27 @@ func Versions(data []byte, patterns []envfile.Pattern, versionKey string) (env [
 		version = v
 	case len(keys) == 1:
 		version = values[keys[0]]
+	case oneService(keys) != "":
+		// One service with several keys (its tag and its digest): its tag.
+		version = envdiff.ServiceVersion(oneService(keys), values)
 	default:
 		version = values["api.tag"]
 	}
 	return versionVars(version, values), version, values, nil
+}
+
+// oneService is the service every key belongs to, or "" when they belong
+// to several (or to none).
+func oneService(keys []string) string {
+	var one string
+	for i, k := range keys {
+		s, ok := envdiff.ServiceOf(k)
+		if !ok || (i > 0 && s != one) {
+			return ""
+		}
+		one = s
+	}
+	return one
 }
 
 // versionVars are VERSION, VERSIONS_JSON and one VERSION_<KEY> per key.

@@ -15,6 +15,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/cicd-excellence/actions/internal/action"
+	"github.com/cicd-excellence/actions/internal/envfile"
 	"github.com/cicd-excellence/actions/internal/testkit/steptest"
 )
 
@@ -435,5 +436,48 @@ func TestServiceRollbackPreviousRefuses(t *testing.T) {
 	res := f.rollback(t, c3, "INPUT_ENVIRONMENT=dev", "INPUT_REASON=INC-2: api breaks")
 	if res.Err == nil || !strings.Contains(res.Err.Error(), "dev is deployed per service since") || !strings.Contains(res.Err.Error(), "of api") || len(f.openPRs(t)) != 1 {
 		t.Fatalf("err = %v, PRs %d", res.Err, len(f.openPRs(t)))
+	}
+}
+
+// TestVersionsDefault: which value is VERSION, per environment and per
+// service, when the keys alone decide.
+func TestVersionsDefault(t *testing.T) {
+	pats, err := envfile.ParsePatterns([]string{"**.tag", "**.digest", "**.image"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, file, service, versionKey, want string
+		wantInput                             string // the input an error names
+	}{
+		{"one key", `{"svc": {"tag": "t"}}`, "", "", "t", ""},
+		{"one service's tag and digest", `{"svc-a": {"tag": "t", "digest": "d"}}`, "", "", "t", ""},
+		{"several services: api.tag", `{"api": {"tag": "a"}, "web": {"tag": "w"}}`, "", "", "a", ""},
+		{"several services, version-key", `{"api": {"tag": "a"}, "web": {"tag": "w"}}`, "", "web.tag", "w", ""},
+		{"a service's tag", `{"api": {"tag": "a", "digest": "d"}, "web": {"tag": "w"}}`, "api", "", "a", ""},
+		{"a service's digest by version-key", `{"api": {"tag": "a", "digest": "d"}}`, "api", "api.digest", "d", ""},
+		{"a service with only a digest", `{"api": {"digest": "d"}}`, "api", "", "d", ""},
+		{"a service without a tag and two keys", `{"api": {"image": "i", "digest": "d"}}`, "api", "", "", "version-key"},
+		{"a service not in the file", `{"api": {"tag": "a"}}`, "web", "", "", "service"},
+		{"a version-key of another service", `{"api": {"tag": "a"}, "web": {"tag": "w"}}`, "api", "web.tag", "", "version-key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got string
+			if tc.service == "" {
+				_, got, _, err = Versions([]byte(tc.file), pats, tc.versionKey)
+			} else {
+				_, got, _, err = ServiceVersions([]byte(tc.file), pats, tc.service, tc.versionKey)
+			}
+			var ie *action.InputError
+			switch {
+			case tc.wantInput != "":
+				if !errors.As(err, &ie) || ie.Input != tc.wantInput {
+					t.Errorf("err = %v, want input %q", err, tc.wantInput)
+				}
+			case err != nil || got != tc.want:
+				t.Errorf("VERSION = %q, %v; want %q", got, err, tc.want)
+			}
+		})
 	}
 }
