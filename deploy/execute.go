@@ -29,6 +29,8 @@ import (
 // ExitError carries the deploy command's exit status out of the step, so the
 // step exits with it.
 type ExitError struct {
+	// Environment names what was deployed: the environment, or "<service>
+	// in <environment>".
 	Environment string
 	Code        int
 }
