@@ -11,4 +11,9 @@
 // Environments deploy in Config.Order (dev, staging, prod by default), then
 // any others alphabetically. Matrix turns a Result into a strategy.matrix
 // value for a deploy job.
+//
+// Per service: a service is a tracked key's parent path (api.tag → api,
+// shop.web.tag → shop.web). ByService splits a plan into one entry per
+// environment × changed service, and ConvergeServices compares each
+// service with its own record; Matrix then adds "service" and "version".
 package envdiff
