@@ -11,6 +11,7 @@ import (
 	"github.com/cicd-excellence/actions/internal/envdiff"
 	"github.com/cicd-excellence/actions/internal/event"
 	"github.com/cicd-excellence/actions/internal/ghclient"
+	"github.com/cicd-excellence/actions/internal/gitread"
 	"github.com/cicd-excellence/actions/internal/refname"
 )
 
@@ -85,7 +86,7 @@ func runConverge(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 		}
 		return envdiff.Converge(ctx, rd, commit, cfg, deployed)
 	}
-	res, err := plan(envdiff.GitReader{Dir: r.WorkDir})
+	res, err := plan(gitread.Reader{Dir: r.WorkDir})
 	if errors.Is(err, envdiff.ErrMissingCommit) {
 		r.Infof("%v; reading through the API instead", err)
 		res, err = plan(&apiReader{gh: client, owner: owner, repo: name})

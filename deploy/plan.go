@@ -11,6 +11,7 @@ import (
 	"github.com/cicd-excellence/actions/internal/envdiff"
 	"github.com/cicd-excellence/actions/internal/event"
 	"github.com/cicd-excellence/actions/internal/ghclient"
+	"github.com/cicd-excellence/actions/internal/gitread"
 	"github.com/cicd-excellence/actions/internal/refname"
 )
 
@@ -53,7 +54,7 @@ func runPlan(ctx context.Context, r *action.Runtime, ev *event.Context, c common
 		return err
 	}
 	cfg := envdiff.Config{Dir: c.dir, Tracked: c.tracked, Order: c.order}
-	res, err := envdiff.Plan(ctx, envdiff.GitReader{Dir: r.WorkDir}, before, after, cfg)
+	res, err := envdiff.Plan(ctx, gitread.Reader{Dir: r.WorkDir}, before, after, cfg)
 	if errors.Is(err, envdiff.ErrMissingCommit) {
 		r.Infof("%v; reading through the API instead", err)
 		gh, cerr := ghclient.FromRuntime(r)

@@ -4,7 +4,7 @@
 // a change to a non-version key deploys nothing, and a version changed and
 // changed back within one push deploys nothing either.
 //
-// Files are read through a Reader; GitReader reads a local clone with the
+// Files are read through a Reader; gitread.Reader reads a local clone with the
 // git CLI, and an API-backed Reader can replace it when the clone lacks a
 // commit (Plan returns ErrMissingCommit then).
 //
