@@ -11,6 +11,7 @@ import (
 	"github.com/cicd-excellence/actions/internal/envdiff"
 	"github.com/cicd-excellence/actions/internal/event"
 	"github.com/cicd-excellence/actions/internal/ghclient"
+	"github.com/cicd-excellence/actions/internal/gitread"
 	"github.com/cicd-excellence/actions/internal/refname"
 )
 
@@ -32,7 +33,11 @@ func deployers(r *action.Runtime) ([]string, error) {
 // checked-out commit differs from its last successful deployment. Whatever
 // happened to earlier runs (cancelled while pending, failed, never started),
 // this run deploys what is missing; with nothing missing it is a no-op.
-func runConverge(ctx context.Context, r *action.Runtime, ev *event.Context, c common) error {
+//
+// Per service, each (environment, service) is compared with the newest
+// successful record of that service (history.serviceRecords: its own, or
+// the environment's whole record from before).
+func runConverge(ctx context.Context, r *action.Runtime, ev *event.Context, c common, perService bool) error {
 	commit := r.Input("after")
 	if commit == "" {
 		commit = ev.SHA
@@ -66,11 +71,28 @@ func runConverge(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 		records[env] = rec
 		return rec.Versions, true, nil
 	}
+	deployedService := func(ctx context.Context, env, service string) (map[string]string, bool, error) {
+		rec, err := h.lastServiceSuccess(ctx, env, service)
+		if err != nil || rec == nil {
+			return nil, false, err
+		}
+		records[env+"/"+service] = rec
+		return rec.Versions, true, nil
+	}
 	cfg := envdiff.Config{Dir: c.dir, Tracked: c.tracked, Order: c.order}
-	res, err := envdiff.Converge(ctx, envdiff.GitReader{Dir: r.WorkDir}, commit, cfg, deployed)
+	plan := func(rd envdiff.Reader) (*envdiff.Result, error) {
+		if perService {
+			return envdiff.ConvergeServices(ctx, rd, commit, cfg, deployedService)
+		}
+		return envdiff.Converge(ctx, rd, commit, cfg, deployed)
+	}
+	res, err := plan(gitread.Reader{Dir: r.WorkDir})
 	if errors.Is(err, envdiff.ErrMissingCommit) {
 		r.Infof("%v; reading through the API instead", err)
-		res, err = envdiff.Converge(ctx, &apiReader{gh: client, owner: owner, repo: name}, commit, cfg, deployed)
+		res, err = plan(&apiReader{gh: client, owner: owner, repo: name})
+	}
+	if se := (*envdiff.ServiceError)(nil); errors.As(err, &se) {
+		return action.Inputf("matrix", "service: %v", err)
 	}
 	if err := reportPlan(r, res, err, c, fmt.Sprintf("all environments at their desired versions (%s): nothing to deploy", commit[:7])); err != nil {
 		return err
@@ -87,8 +109,12 @@ func convergeSummary(res *envdiff.Result, records map[string]*Record, app, serve
 	}
 	b.WriteString("| Environment | Key | Deployed | Desired | Changes |\n|---|---|---|---|---|\n")
 	for _, e := range res.Environments {
+		key := e.Environment
+		if e.Service != "" {
+			key += "/" + e.Service
+		}
 		from := " (never deployed)"
-		if rec := records[e.Environment]; rec != nil {
+		if rec := records[key]; rec != nil {
 			from = fmt.Sprintf(" (deployment %d)", rec.ID)
 		}
 		for _, ch := range e.Changes {
@@ -96,7 +122,7 @@ func convergeSummary(res *envdiff.Result, records map[string]*Record, app, serve
 			if app != "" && refname.IsFullSHA(ch.Old) && refname.IsFullSHA(ch.New) {
 				link = fmt.Sprintf("[compare](%s/%s/compare/%s...%s)", server, app, ch.Old, ch.New)
 			}
-			fmt.Fprintf(&b, "| %s%s | %s | %s | %s | %s |\n", action.MDEscape(e.Environment), from, action.MDCode(ch.Key), orNone(ch.Old), orNone(ch.New), link)
+			fmt.Fprintf(&b, "| %s%s | %s | %s | %s | %s |\n", action.MDEscape(entryName(e)), from, action.MDCode(ch.Key), orNone(ch.Old), orNone(ch.New), link)
 		}
 	}
 	return b.String()

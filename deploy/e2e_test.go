@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cicd-excellence/actions/internal/ghclient"
 	"github.com/cicd-excellence/actions/internal/testkit/actrun"
 	"github.com/cicd-excellence/actions/internal/testkit/acttest"
 	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
@@ -104,5 +106,86 @@ func TestInfraWorkflowE2E(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInfraWorkflowPerServiceE2E runs the per-service workflow with act: a
+// push that bumps api and web in dev deploys two jobs, api then web, each
+// with its own VERSION and keys, each recorded as its own Deployment of
+// dev (task deploy:<service>).
+func TestInfraWorkflowPerServiceE2E(t *testing.T) {
+	wf, err := os.ReadFile(filepath.Join("testdata", "deploy-services.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := githubtest.New(t)
+	if err := srv.CreateRepo(githubtest.RepoConfig{Owner: "acme", Name: "infra"}); err != nil {
+		t.Fatal(err)
+	}
+	markers := t.TempDir()
+	res := acttest.Execute(t, acttest.Run{Options: actrun.Options{
+		Files: map[string]string{
+			".github/workflows/deploy.yml": string(wf),
+			"envs/dev.json":                *env(a1, w1),
+			"envs/prod.json":               *env(a1, w1),
+		},
+		Repository: "acme/infra", Event: "push",
+		Payload: `{"ref":"refs/heads/main","before":"{{INITIAL}}","after":"{{HEAD}}","repository":{"full_name":"acme/infra","default_branch":"main"}}`,
+		Env:     map[string]string{"GITHUB_API_URL": srv.APIURL(), "GITHUB_SERVER_URL": srv.ServerURL(), "MARKER_DIR": markers},
+		Secrets: map[string]string{"BOT_TOKEN": githubtest.DefaultToken},
+		BeforeRun: func(repo, _ string) error {
+			if err := os.WriteFile(filepath.Join(repo, "envs/dev.json"), []byte(*env(a2, a2)), 0o644); err != nil {
+				return err
+			}
+			for _, args := range [][]string{
+				{"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "bump api and web in dev"},
+				{"push", "-q", srv.CloneURL("acme", "infra", githubtest.DefaultToken), "HEAD:refs/heads/main"},
+			} {
+				if out, err := exec.Command("git", append([]string{"-C", repo}, args...)...).CombinedOutput(); err != nil {
+					return fmt.Errorf("git %s: %v\n%s", args[len(args)-3], err, out)
+				}
+			}
+			return nil
+		},
+	}})
+	if res.Err != nil {
+		t.Fatalf("act: %v\n%s", res.Err, res.Log)
+	}
+	want := map[string]string{
+		"dev-api": a2 + ` {"api.tag":"` + a2 + `"}`,
+		"dev-web": a2 + ` {"web.tag":"` + a2 + `"}`,
+	}
+	entries, _ := os.ReadDir(markers)
+	if len(entries) != len(want) {
+		t.Errorf("markers %v, want %v\n%s", entries, want, res.Log)
+	}
+	for name, w := range want {
+		v, err := os.ReadFile(filepath.Join(markers, name))
+		if err != nil || strings.TrimSpace(string(v)) != w {
+			t.Errorf("%s: %q (%v), want %q", name, v, err, w)
+		}
+	}
+	if !res.Has("changed=true environments=dev") {
+		t.Errorf("results = %q", res.Results)
+	}
+	deps, err := srv.Deployments("acme", "infra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deps) != 2 {
+		t.Fatalf("deployments = %+v, want one per service", deps)
+	}
+	c, err := ghclient.New(srv.APIURL(), &ghclient.Transport{Token: githubtest.DefaultToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, svc := range []string{"api", "web"} {
+		d, _, err := c.Repositories.GetDeployment(context.Background(), "acme", "infra", deps[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.GetEnvironment() != "dev" || d.GetTask() != "deploy:"+svc || d.GetSHA() != res.Head || deps[i].States[len(deps[i].States)-1] != "success" {
+			t.Errorf("deployment %d: %s %s at %s %v, want dev deploy:%s at %s ending in success", i, d.GetEnvironment(), d.GetTask(), d.GetSHA(), deps[i].States, svc, res.Head)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/cicd-excellence/actions/internal/action"
+	"github.com/cicd-excellence/actions/internal/envdiff"
 	"github.com/cicd-excellence/actions/internal/envfile"
 	"github.com/cicd-excellence/actions/internal/event"
 	"github.com/cicd-excellence/actions/internal/ghclient"
@@ -28,6 +29,8 @@ import (
 // ExitError carries the deploy command's exit status out of the step, so the
 // step exits with it.
 type ExitError struct {
+	// Environment names what was deployed: the environment, or "<service>
+	// in <environment>".
 	Environment string
 	Code        int
 }
@@ -59,15 +62,79 @@ func Versions(data []byte, patterns []envfile.Pattern, versionKey string) (env [
 		version = v
 	case len(keys) == 1:
 		version = values[keys[0]]
+	case oneService(keys) != "":
+		// One service with several keys (its tag and its digest): its tag.
+		version = envdiff.ServiceVersion(oneService(keys), values)
 	default:
 		version = values["api.tag"]
 	}
+	return versionVars(version, values), version, values, nil
+}
+
+// oneService is the service every key belongs to, or "" when they belong
+// to several (or to none).
+func oneService(keys []string) string {
+	var one string
+	for i, k := range keys {
+		s, ok := envdiff.ServiceOf(k)
+		if !ok || (i > 0 && s != one) {
+			return ""
+		}
+		one = s
+	}
+	return one
+}
+
+// versionVars are VERSION, VERSIONS_JSON and one VERSION_<KEY> per key.
+func versionVars(version string, values map[string]string) []string {
 	all, _ := json.Marshal(values)
-	env = append(env, "VERSION="+version, "VERSIONS_JSON="+string(all))
-	for _, k := range keys {
+	env := []string{"VERSION=" + version, "VERSIONS_JSON=" + string(all)}
+	for _, k := range sortedKeys(values) {
 		env = append(env, "VERSION_"+varName(k)+"="+values[k])
 	}
-	return env, version, values, nil
+	return env
+}
+
+// ServiceVersions reads one service's tracked values (its keys: api.tag,
+// api.digest) and names the variables the command gets: SERVICE, VERSION
+// (the service's tag, or version-key, which must be one of its keys),
+// VERSIONS_JSON and VERSION_<KEY> of its keys only.
+func ServiceVersions(data []byte, patterns []envfile.Pattern, service, versionKey string) (env []string, version string, values map[string]string, err error) {
+	all, err := envfile.Values(data, patterns)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	values = envdiff.ServiceValues(all, service)
+	if len(values) == 0 {
+		var names []string
+		for k := range all {
+			if s, ok := envdiff.ServiceOf(k); ok && !slices.Contains(names, s) {
+				names = append(names, s)
+			}
+		}
+		slices.Sort(names)
+		return nil, "", nil, action.Inputf("service", "%s has no tracked key in this environment's file (its services: %s)", strconv.Quote(service), orNoneList(names))
+	}
+	switch {
+	case versionKey != "":
+		v, ok := values[versionKey]
+		if !ok {
+			return nil, "", nil, action.Inputf("version-key", "%s is not a tracked key of service %s (its keys: %s)", strconv.Quote(versionKey), service, strings.Join(sortedKeys(values), ", "))
+		}
+		version = v
+	default:
+		if version = envdiff.ServiceVersion(service, values); version == "" {
+			return nil, "", nil, action.Inputf("version-key", "is needed: service %s has no %s.tag and several keys (%s); name the one that is VERSION", service, service, strings.Join(sortedKeys(values), ", "))
+		}
+	}
+	return append([]string{"SERVICE=" + service}, versionVars(version, values)...), version, values, nil
+}
+
+func orNoneList(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // varName turns a key path into an environment variable suffix: api.tag →
@@ -99,6 +166,14 @@ func runDeploy(ctx context.Context, r *action.Runtime, ev *event.Context, c comm
 	if err := validEnvironment(envName); err != nil {
 		return action.Inputf("environment", "%v", err)
 	}
+	service := r.Input("service")
+	if service != "" {
+		if err := envdiff.ValidService(service); err != nil {
+			return action.Inputf("service", "%v", err)
+		}
+	}
+	// what names this deploy in messages: "dev", or "api in dev".
+	what := label(envName, service)
 	redeploy, err := r.BoolInput("redeploy", false)
 	if err != nil {
 		return err
@@ -127,7 +202,14 @@ func runDeploy(ctx context.Context, r *action.Runtime, ev *event.Context, c comm
 		}
 		return fmt.Errorf("deploy %s: %w", envName, err)
 	}
-	vars, version, values, err := Versions(data, c.patterns, r.Input("version-key"))
+	var vars []string
+	var version string
+	var values map[string]string
+	if service == "" {
+		vars, version, values, err = Versions(data, c.patterns, r.Input("version-key"))
+	} else {
+		vars, version, values, err = ServiceVersions(data, c.patterns, service, r.Input("version-key"))
+	}
 	if err != nil {
 		var se *envfile.SyntaxError
 		if errors.As(err, &se) {
@@ -150,22 +232,22 @@ func runDeploy(ctx context.Context, r *action.Runtime, ev *event.Context, c comm
 	vars = append(vars, "ENVIRONMENT="+envName)
 	if dryRun {
 		if err := r.SetOutput("version", version); err != nil {
-			return fmt.Errorf("deploy %s: %w", envName, err)
+			return fmt.Errorf("deploy %s: %w", what, err)
 		}
-		r.Infof("dry run: would deploy %s (VERSION=%s) with: %s", envName, version, command)
+		r.Infof("dry run: would deploy %s (VERSION=%s) with: %s", what, version, command)
 		for _, v := range vars {
 			r.Infof("  %s", v)
 		}
-		return r.Summary(fmt.Sprintf("### Deploy %s (dry run)\n\nVERSION %s\n", action.MDEscape(envName), action.MDCode(version)))
+		return r.Summary(fmt.Sprintf("### Deploy %s (dry run)\n\nVERSION %s\n", action.MDEscape(what), action.MDCode(version)))
 	}
 
 	var dep *deployment
 	if record {
-		if dep, err = startDeployment(ctx, r, ev, envName, values, c.order); err != nil {
+		if dep, err = startDeployment(ctx, r, ev, envName, service, values, c.order); err != nil {
 			return err
 		}
 		if err := r.SetOutput("deployment-id", strconv.FormatInt(dep.id, 10)); err != nil {
-			return fmt.Errorf("deploy %s: %w", envName, err)
+			return fmt.Errorf("deploy %s: %w", what, err)
 		}
 		if !slices.ContainsFunc(trusted, func(t string) bool { return strings.EqualFold(t, dep.creator) }) {
 			r.Warningf("deployment %d is recorded as %s, which deployers (%s) does not list: converge and rollback will not count it", dep.id, dep.creator, strings.Join(trusted, ", "))
@@ -174,9 +256,9 @@ func runDeploy(ctx context.Context, r *action.Runtime, ev *event.Context, c comm
 		h := &history{gh: dep.gh, owner: dep.owner, repo: dep.repo, trusted: trusted, warn: r.Warningf}
 		why, err := dep.superseded(ctx, h, values, redeploy)
 		if err != nil {
-			err = fmt.Errorf("deploy %s: nothing was run: %w", envName, err)
+			err = fmt.Errorf("deploy %s: nothing was run: %w", what, err)
 			if serr := dep.status(context.WithoutCancel(ctx), "error"); serr != nil {
-				r.Warningf("deployment %d of %s stays in progress: %v", dep.id, envName, serr)
+				r.Warningf("deployment %d of %s stays in progress: %v", dep.id, what, serr)
 			}
 			return err
 		}
@@ -184,21 +266,21 @@ func runDeploy(ctx context.Context, r *action.Runtime, ev *event.Context, c comm
 			// Not a deploy: this record says so and steps aside, so that it
 			// is never mistaken for the one that ran.
 			if err := dep.statusDesc(ctx, "inactive", why); err != nil {
-				return fmt.Errorf("deploy %s: %s, but marking deployment %d inactive failed: %w", envName, why, dep.id, err)
+				return fmt.Errorf("deploy %s: %s, but marking deployment %d inactive failed: %w", what, why, dep.id, err)
 			}
-			r.Noticef("%s: not deployed again (%s)", envName, why)
+			r.Noticef("%s: not deployed again (%s)", what, why)
 			if err := r.SetOutput("version", version); err != nil {
-				return fmt.Errorf("deploy %s: %w", envName, err)
+				return fmt.Errorf("deploy %s: %w", what, err)
 			}
-			return r.Summary(fmt.Sprintf("### %s not deployed again\n\n%s\n", action.MDEscape(envName), action.MDEscape(why)))
+			return r.Summary(fmt.Sprintf("### %s not deployed again\n\n%s\n", action.MDEscape(what), action.MDEscape(why)))
 		}
 		vars = append(vars, "DEPLOYMENT_ID="+strconv.FormatInt(dep.id, 10))
 	}
 	// Only now: a run refused before it deploys writes no output.
 	if err := r.SetOutput("version", version); err != nil {
-		return fmt.Errorf("deploy %s: %w", envName, err)
+		return fmt.Errorf("deploy %s: %w", what, err)
 	}
-	r.Infof("deploying %s: VERSION=%s", envName, version)
+	r.Infof("deploying %s: VERSION=%s", what, version)
 	code, runErr := runCommand(ctx, r, command, vars)
 	state := "success"
 	if runErr != nil || code != 0 {
@@ -213,18 +295,18 @@ func runDeploy(ctx context.Context, r *action.Runtime, ev *event.Context, c comm
 		cancel()
 	}
 	if runErr != nil {
-		return fmt.Errorf("deploy %s: %w", envName, runErr)
+		return fmt.Errorf("deploy %s: %w", what, runErr)
 	}
 	if code != 0 {
 		if recordErr != nil {
 			r.Warningf("%v", recordErr)
 		}
-		return &ExitError{Environment: envName, Code: code}
+		return &ExitError{Environment: what, Code: code}
 	}
 	if recordErr != nil {
 		return recordErr
 	}
-	return r.Summary(fmt.Sprintf("### Deployed %s\n\n| Key | Version |\n|---|---|\n%s", action.MDEscape(envName), versionRows(values)))
+	return r.Summary(fmt.Sprintf("### Deployed %s\n\n| Key | Version |\n|---|---|\n%s", action.MDEscape(what), versionRows(values)))
 }
 
 func versionRows(values map[string]string) string {
@@ -259,7 +341,7 @@ func runCommand(ctx context.Context, r *action.Runtime, command string, vars []s
 }
 
 // commandEnv is the runner's environment without what the action was given
-// or could act with: the command gets its values (ENVIRONMENT, VERSION,
+// or could act with: the command gets its values (ENVIRONMENT, SERVICE, VERSION,
 // VERSIONS_JSON, VERSION_<KEY>, DEPLOYMENT_ID) and the runner's own
 // variables, never the token (INPUT_GITHUB_TOKEN) or another input, nor the
 // runner's credentials for the Actions service and OIDC.
@@ -271,7 +353,7 @@ func commandEnv(environ []string) []string {
 		case strings.HasPrefix(up, "INPUT_"), up == "ACTIONS_RUNTIME_TOKEN", strings.HasPrefix(up, "ACTIONS_ID_TOKEN_REQUEST_"):
 			continue
 		// The values the command gets come from this run only.
-		case up == "ENVIRONMENT", up == "VERSION", up == "VERSIONS_JSON", up == "DEPLOYMENT_ID", strings.HasPrefix(up, "VERSION_"):
+		case up == "ENVIRONMENT", up == "SERVICE", up == "VERSION", up == "VERSIONS_JSON", up == "DEPLOYMENT_ID", strings.HasPrefix(up, "VERSION_"):
 			continue
 		}
 		out = append(out, kv)
@@ -286,34 +368,38 @@ type deployment struct {
 	sha         string // the infra commit deployed
 	creator     string
 	env         string
+	service     string // "" for a whole-environment record
 	logURL      string
 	envURL      string
 }
 
-func startDeployment(ctx context.Context, r *action.Runtime, ev *event.Context, env string, values map[string]string, order []string) (*deployment, error) {
+func startDeployment(ctx context.Context, r *action.Runtime, ev *event.Context, env, service string, values map[string]string, order []string) (*deployment, error) {
+	what := label(env, service)
 	client, err := ghclient.FromRuntime(r)
 	if err != nil {
 		return nil, err
 	}
 	owner, repo, err := refname.Repo(ev.Repository)
 	if err != nil {
-		return nil, fmt.Errorf("deploy %s: GITHUB_REPOSITORY: %w", env, err)
+		return nil, fmt.Errorf("deploy %s: GITHUB_REPOSITORY: %w", what, err)
 	}
 	ref := ev.SHA
 	if !refname.IsFullSHA(ref) {
-		return nil, fmt.Errorf("deploy %s: the run's commit %q is not a full SHA (GITHUB_SHA)", env, ref)
+		return nil, fmt.Errorf("deploy %s: the run's commit %q is not a full SHA (GITHUB_SHA)", what, ref)
 	}
 	prod := len(order) > 0 && order[len(order)-1] == env
 	// The request id lets a create whose answer was lost be found again
 	// instead of repeated (two records of one deploy).
 	requestID := fmt.Sprintf("%016x", rand.Uint64())
 	// The versions in the payload are what converge and rollback read back.
+	// A service's record is of the environment (GitHub's environment page
+	// lists it there) and says its service in the task and the payload.
 	req := &gh.DeploymentRequest{
 		Ref:                   gh.String(ref),
-		Task:                  gh.String("deploy"),
+		Task:                  gh.String(taskFor(service)),
 		Environment:           gh.String(env),
-		Payload:               payload{Versions: values, RunURL: ev.RunURL, RequestID: requestID},
-		Description:           gh.String("cicd-excellence deploy of " + env),
+		Payload:               payload{Versions: values, Service: service, RunURL: ev.RunURL, RequestID: requestID},
+		Description:           gh.String("cicd-excellence deploy of " + what),
 		AutoMerge:             gh.Bool(false),
 		RequiredContexts:      &[]string{},
 		ProductionEnvironment: gh.Bool(prod),
@@ -329,38 +415,38 @@ func startDeployment(ctx context.Context, r *action.Runtime, ev *event.Context, 
 		}
 		if ghclient.Status(err) < 500 && !ghclient.Unanswered(err) {
 			// Refused (4xx, a rate limit): nothing was created.
-			return nil, ghclient.Wrap("record the deployment of "+env, owner+"/"+repo, err)
+			return nil, ghclient.Wrap("record the deployment of "+what, owner+"/"+repo, err)
 		}
 		// No answer, or a server error: the record may exist all the same.
 		ghclient.AwaitInFlight(ctx, err)
-		found, ferr := findDeployment(ctx, client, owner, repo, ref, env, requestID)
+		found, ferr := findDeployment(ctx, client, owner, repo, ref, env, taskFor(service), requestID)
 		if ferr == nil && found != nil {
-			r.Infof("the deployment of %s was recorded although GitHub's answer was lost: using %d", env, found.GetID())
+			r.Infof("the deployment of %s was recorded although GitHub's answer was lost: using %d", what, found.GetID())
 			id, creator = found.GetID(), found.GetCreator().GetLogin()
 			break
 		}
 		if ferr != nil || attempt == 2 {
-			return nil, ghclient.Wrap("record the deployment of "+env, owner+"/"+repo, err)
+			return nil, ghclient.Wrap("record the deployment of "+what, owner+"/"+repo, err)
 		}
-		r.Infof("recording the deployment of %s failed (%v); it was not created, trying once more", env, err)
+		r.Infof("recording the deployment of %s failed (%v); it was not created, trying once more", what, err)
 	}
-	dep := &deployment{gh: client, owner: owner, repo: repo, id: id, sha: ref, creator: creator, env: env, logURL: ev.RunURL, envURL: r.Input("environment-url")}
+	dep := &deployment{gh: client, owner: owner, repo: repo, id: id, sha: ref, creator: creator, env: env, service: service, logURL: ev.RunURL, envURL: r.Input("environment-url")}
 	if err := dep.status(ctx, "in_progress"); err != nil {
 		// Nothing ran: say so in the record if GitHub lets us, so the
 		// deployment does not look pending forever.
 		if serr := dep.status(ctx, "error"); serr != nil {
-			r.Warningf("deployment %d of %s stays without a status: %v", id, env, serr)
+			r.Warningf("deployment %d of %s stays without a status: %v", id, what, serr)
 		}
-		return nil, fmt.Errorf("deploy %s: nothing was run: %w", env, err)
+		return nil, fmt.Errorf("deploy %s: nothing was run: %w", what, err)
 	}
-	r.Infof("recorded deployment %d of %s at %s", dep.id, env, ref)
+	r.Infof("recorded deployment %d of %s at %s", dep.id, what, ref)
 	return dep, nil
 }
 
 // findDeployment looks for this run's deployment by its request id.
-func findDeployment(ctx context.Context, client *gh.Client, owner, repo, sha, env, requestID string) (*gh.Deployment, error) {
+func findDeployment(ctx context.Context, client *gh.Client, owner, repo, sha, env, task, requestID string) (*gh.Deployment, error) {
 	list, _, err := client.Repositories.ListDeployments(ctx, owner, repo, &gh.DeploymentsListOptions{
-		SHA: sha, Environment: env, Task: "deploy", ListOptions: gh.ListOptions{PerPage: 30},
+		SHA: sha, Environment: env, Task: task, ListOptions: gh.ListOptions{PerPage: 30},
 	})
 	if err != nil {
 		return nil, err
@@ -375,17 +461,20 @@ func findDeployment(ctx context.Context, client *gh.Client, owner, repo, sha, en
 }
 
 func (d *deployment) status(ctx context.Context, state string) error {
-	return d.statusDesc(ctx, state, d.env+": "+state)
+	return d.statusDesc(ctx, state, label(d.env, d.service)+": "+state)
 }
 
 func (d *deployment) statusDesc(ctx context.Context, state, desc string) error {
 	if len(desc) > 140 { // GitHub's limit for a status description
 		desc = desc[:137] + "..."
 	}
+	// auto_inactive marks every earlier successful deployment of the
+	// environment inactive, whatever its task: a service's success must not
+	// make the other services' records of the environment look gone.
 	req := &gh.DeploymentStatusRequest{
 		State:        gh.String(state),
 		Description:  gh.String(desc),
-		AutoInactive: gh.Bool(state == "success"),
+		AutoInactive: gh.Bool(state == "success" && d.service == ""),
 	}
 	if d.logURL != "" {
 		req.LogURL = gh.String(d.logURL)
@@ -406,7 +495,7 @@ func (d *deployment) statusDesc(ctx context.Context, state, desc string) error {
 // step all the same, since the record is the audit trail.
 func (d *deployment) finish(ctx context.Context, state string) error {
 	if err := d.status(ctx, state); err != nil {
-		return fmt.Errorf("deploy %s: the command ended (%s) but its record could not be completed: %w", d.env, state, err)
+		return fmt.Errorf("deploy %s: the command ended (%s) but its record could not be completed: %w", label(d.env, d.service), state, err)
 	}
 	return nil
 }
@@ -442,8 +531,17 @@ const staleAfter = 6 * time.Hour
 // older record of the same versions is still in progress (the run that
 // created it first runs; ids are GitHub's creation order). redeploy skips
 // both checks.
+//
+// A service's deploy reads the service's records (history.serviceRecords),
+// so the deploys of other services of the environment never stop it.
 func (d *deployment) superseded(ctx context.Context, h *history, values map[string]string, redeploy bool) (string, error) {
-	recs, err := h.records(ctx, d.env)
+	var recs []*Record
+	var err error
+	if d.service == "" {
+		recs, err = h.records(ctx, d.env)
+	} else {
+		recs, err = h.serviceRecords(ctx, d.env, d.service)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/cicd-excellence/actions/internal/envdiff"
 	"github.com/cicd-excellence/actions/internal/event"
 	"github.com/cicd-excellence/actions/internal/ghclient"
+	"github.com/cicd-excellence/actions/internal/gitread"
 	"github.com/cicd-excellence/actions/internal/refname"
 )
 
@@ -22,8 +23,13 @@ func runPlan(ctx context.Context, r *action.Runtime, ev *event.Context, c common
 	if err != nil {
 		return err
 	}
+	per, err := r.ChoiceInput("matrix", "environment", "environment", "service")
+	if err != nil {
+		return err
+	}
+	perService := per == "service"
 	if kind == "converge" {
-		return runConverge(ctx, r, ev, c)
+		return runConverge(ctx, r, ev, c, perService)
 	}
 	before, after := r.Input("before"), r.Input("after")
 	if before == "" {
@@ -48,7 +54,7 @@ func runPlan(ctx context.Context, r *action.Runtime, ev *event.Context, c common
 		return err
 	}
 	cfg := envdiff.Config{Dir: c.dir, Tracked: c.tracked, Order: c.order}
-	res, err := envdiff.Plan(ctx, envdiff.GitReader{Dir: r.WorkDir}, before, after, cfg)
+	res, err := envdiff.Plan(ctx, gitread.Reader{Dir: r.WorkDir}, before, after, cfg)
 	if errors.Is(err, envdiff.ErrMissingCommit) {
 		r.Infof("%v; reading through the API instead", err)
 		gh, cerr := ghclient.FromRuntime(r)
@@ -60,6 +66,11 @@ func runPlan(ctx context.Context, r *action.Runtime, ev *event.Context, c common
 			return fmt.Errorf("plan: %w (and GITHUB_REPOSITORY is not set to read through the API)", err)
 		}
 		res, err = envdiff.Plan(ctx, &apiReader{gh: gh, owner: owner, repo: name}, before, after, cfg)
+	}
+	if err == nil && perService {
+		if res, err = envdiff.ByService(res); err != nil {
+			return action.Inputf("matrix", "service: %v", err)
+		}
 	}
 	if err := reportPlan(r, res, err, c, fmt.Sprintf("no tracked version changed between %s and %s: nothing to deploy", before[:7], after[:7])); err != nil {
 		return err
@@ -82,12 +93,7 @@ func reportPlan(r *action.Runtime, res *envdiff.Result, err error, c common, idl
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	var envs []string
-	for _, e := range res.Environments {
-		if !e.Deleted {
-			envs = append(envs, e.Environment)
-		}
-	}
+	envs := res.EnvironmentNames()
 	if err := r.SetOutputs("matrix", matrix, "changed", strconv.FormatBool(res.Changed), "environments", strings.Join(envs, ",")); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
@@ -96,7 +102,7 @@ func reportPlan(r *action.Runtime, res *envdiff.Result, err error, c common, idl
 	}
 	warnUntracked(r, res, c)
 	if res.Changed {
-		r.Infof("deploy, in order: %s", strings.Join(envs, ", "))
+		r.Infof("deploy, in order: %s", strings.Join(res.Entries(), ", "))
 	} else {
 		r.Infof("%s", idle)
 	}
@@ -134,7 +140,7 @@ func planSummary(res *envdiff.Result, app, server, before, after string) string 
 				if app != "" && refname.IsFullSHA(ch.Old) && refname.IsFullSHA(ch.New) {
 					link = fmt.Sprintf("[compare](%s/%s/compare/%s...%s)", server, app, ch.Old, ch.New)
 				}
-				fmt.Fprintf(&b, "| %s%s | %s | %s | %s | %s |\n", action.MDEscape(e.Environment), status, action.MDCode(ch.Key), orNone(ch.Old), orNone(ch.New), link)
+				fmt.Fprintf(&b, "| %s%s | %s | %s | %s | %s |\n", action.MDEscape(entryName(e)), status, action.MDCode(ch.Key), orNone(ch.Old), orNone(ch.New), link)
 			}
 		}
 	}
@@ -142,6 +148,15 @@ func planSummary(res *envdiff.Result, app, server, before, after string) string 
 		fmt.Fprintf(&b, "\n> %s\n", action.MDEscape(n))
 	}
 	return b.String()
+}
+
+// entryName is how a plan's entry is named to people: the environment, or
+// service in environment.
+func entryName(e envdiff.EnvChange) string {
+	if e.Service != "" {
+		return e.Service + " in " + e.Environment
+	}
+	return e.Environment
 }
 
 func orNone(s string) string {

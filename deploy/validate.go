@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -20,10 +19,10 @@ import (
 
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/ancestry"
-	"github.com/cicd-excellence/actions/internal/envdiff"
 	"github.com/cicd-excellence/actions/internal/envfile"
 	"github.com/cicd-excellence/actions/internal/event"
 	"github.com/cicd-excellence/actions/internal/ghclient"
+	"github.com/cicd-excellence/actions/internal/gitread"
 	"github.com/cicd-excellence/actions/internal/refname"
 	"github.com/cicd-excellence/actions/internal/servicemap"
 )
@@ -106,7 +105,7 @@ func runValidate(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 	if err != nil {
 		return err
 	}
-	v := &validator{cfg: cfg, git: envdiff.GitReader{Dir: r.WorkDir}, dir: r.WorkDir, ev: ev, reach: map[string]string{}, missing: map[string]bool{}}
+	v := &validator{cfg: cfg, git: gitread.Reader{Dir: r.WorkDir}, dir: r.WorkDir, ev: ev, reach: map[string]string{}, missing: map[string]bool{}}
 	v.infraOwner, _, _ = strings.Cut(ev.Repository, "/")
 	if err := v.loadServices(r); err != nil {
 		return err
@@ -145,7 +144,7 @@ func runValidate(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 type validator struct {
 	cfg            validateConfig
 	gh             *gh.Client
-	git            envdiff.GitReader
+	git            gitread.Reader
 	dir            string
 	ev             *event.Context
 	repos          *servicemap.Map // nil: no app repository configured, versions are not looked up
@@ -481,12 +480,7 @@ func (v *validator) promotionOrder(ctx context.Context, head, base map[string]ma
 
 // wasIn searches the history of file, as of the PR head, for the value.
 func (v *validator) wasIn(ctx context.Context, file, value string) (bool, error) {
-	cmd := exec.CommandContext(ctx, "git", "-C", v.dir, "log", "--format=%H", "-S", value, v.ev.SHA, "--", file)
-	out, err := cmd.Output()
-	if err != nil {
-		return false, fmt.Errorf("search the history of %s (check out with fetch-depth: 0): %w", file, err)
-	}
-	return strings.TrimSpace(string(out)) != "", nil
+	return v.git.EverHeld(ctx, v.ev.SHA, file, value)
 }
 
 // botGuard is the compensating control for letting the bot merge without a
@@ -507,18 +501,16 @@ func (v *validator) botGuard(ctx context.Context, head map[string]map[string]str
 	if v.ev.HeadRepo != "" && !strings.EqualFold(v.ev.HeadRepo, v.ev.Repository) {
 		v.add(v.cfg.dir, 0, "bot", "the PR comes from %s; the bot's PRs come from branches of %s itself", v.ev.HeadRepo, v.ev.Repository)
 	}
-	mb, err := exec.CommandContext(ctx, "git", "-C", v.dir, "merge-base", v.ev.BaseSHA, v.ev.SHA).Output()
+	fork, err := v.git.MergeBase(ctx, v.ev.BaseSHA, v.ev.SHA)
 	if err != nil {
-		return fmt.Errorf("find the merge base of the PR (check out with fetch-depth: 0): %w", err)
+		return fmt.Errorf("the PR's merge base: %w", err)
 	}
-	fork := strings.TrimSpace(string(mb))
-	out, err := exec.CommandContext(ctx, "git", "-C", v.dir, "diff", "--name-status", "--no-renames", "-z", fork, v.ev.SHA, "--").Output()
+	changes, err := v.git.Changes(ctx, fork, v.ev.SHA)
 	if err != nil {
-		return fmt.Errorf("list the PR's files (check out with fetch-depth: 0): %w", err)
+		return fmt.Errorf("the PR's files: %w", err)
 	}
-	fields := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
-	for i := 0; i+1 < len(fields); i += 2 {
-		st, file := fields[i], fields[i+1]
+	for _, ch := range changes {
+		st, file := ch.Status, ch.Path
 		env, isJSON := strings.CutSuffix(path.Base(file), ".json")
 		if rel, _ := envFile(v.cfg.dir, env); !isJSON || rel != file || refname.Environment(env) != nil {
 			v.add(file, 0, "bot", "a PR by %s may change only environment files under %s; it changes %s", who, v.cfg.dir, file)
@@ -659,11 +651,10 @@ func (v *validator) botCommits(ctx context.Context, fork, who string) error {
 	if err != nil {
 		return fmt.Errorf("the infra repository (GITHUB_REPOSITORY): %w", err)
 	}
-	out, err := exec.CommandContext(ctx, "git", "-C", v.dir, "rev-list", "--max-count", strconv.Itoa(maxBotCommits+1), fork+".."+v.ev.SHA).Output()
+	shas, err := v.git.Commits(ctx, fork, v.ev.SHA, maxBotCommits)
 	if err != nil {
-		return fmt.Errorf("list the PR's commits (check out with fetch-depth: 0): %w", err)
+		return fmt.Errorf("the PR's commits: %w", err)
 	}
-	shas := strings.Fields(string(out))
 	if len(shas) > maxBotCommits {
 		v.add(v.cfg.dir, 0, "bot", "a PR by %s has more than %d commits; the bot makes one or two", who, maxBotCommits)
 		return nil

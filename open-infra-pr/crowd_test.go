@@ -185,16 +185,21 @@ func TestCrowdSameKey(t *testing.T) {
 	}
 	t.Logf("crowd of %d: %v in %s; %d requests (%.1f a run), %d content-creating", len(values), ops, elapsed.Round(time.Millisecond), total, float64(total)/float64(len(values)), writes)
 	t.Logf("by operation: %v", byOp)
-	if writes > 80 {
-		t.Errorf("%d content-creating requests for the crowd, want at most 80 (GitHub's secondary limit a minute)", writes)
+	// How many requests a crowd costs depends on how the runs interleave,
+	// which a loaded machine changes: the 80-a-minute target is measured by
+	// `make bench` (same-key crowd), and TestCrowdUnderSecondaryLimit proves
+	// the crowd lands when the limit bites. Here only a runaway (a retry
+	// loop, a request per poll) fails, at several times the target.
+	if per := float64(writes) / float64(len(values)); per > 8 {
+		t.Errorf("%.1f content-creating requests a run, want at most 8 (a runaway retry?)", per)
 	}
-	if per := float64(total) / float64(len(values)); per > 20 {
-		t.Errorf("%.1f requests a run, want at most 20", per)
+	if per := float64(total) / float64(len(values)); per > 40 {
+		t.Errorf("%.1f requests a run, want at most 40 (a runaway poll?)", per)
 	}
 }
 
 // TestCrowdUnderSecondaryLimit: the same-key crowd against a local GitHub
-// that enforces a secondary limit small enough to bite (12 content-creating
+// that enforces a secondary limit small enough to bite (6 content-creating
 // requests a minute for the one token all runs share). Time runs 30 times
 // faster for the limiter, the client's waits and the runs' pauses, so a
 // minute's Retry-After costs two seconds. The crowd still lands the newest
@@ -205,7 +210,7 @@ func TestCrowdUnderSecondaryLimit(t *testing.T) {
 	w.reportChecks(t, 300*time.Millisecond)
 	start := time.Now()
 	fast := func() time.Time { return start.Add(time.Since(start) * speed) }
-	w.srv.EnforceSecondaryLimits(githubtest.SecondaryLimits{PerMinute: 12, Clock: fast})
+	w.srv.EnforceSecondaryLimits(githubtest.SecondaryLimits{PerMinute: 6, Clock: fast})
 	sleep := func(ctx context.Context, d time.Duration) error {
 		select {
 		case <-ctx.Done():
@@ -259,6 +264,9 @@ func TestCrowdUnderSecondaryLimit(t *testing.T) {
 	}
 	if got := w.file(t, "dev"); !strings.Contains(got, w.main[15]) {
 		t.Errorf("dev does not hold the newest commit %s:\n%s", short(w.main[15]), got)
+		for _, h := range w.history(t) {
+			t.Logf("history: main[%d] %s", slices.Index(w.main, h), short(h))
+		}
 		if i := slices.Index(values, w.main[15]); outs[i] != nil {
 			t.Logf("the newest run ended %q: %s\n%s", outs[i].Operation, outs[i].Reason, logs[i])
 		}

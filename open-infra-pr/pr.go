@@ -55,9 +55,15 @@ func (u *Updater) createPR(ctx context.Context, out *Outcome) (*gh.PullRequest, 
 			return existing, nil
 		}
 		if statusOf(err) == http.StatusUnprocessableEntity {
-			// "head invalid": a run that merged this branch's previous head
-			// deleted it just after this run wrote (GitHub has no
-			// conditional delete). The values are still to be proposed.
+			// The branch no longer carries this run's commit: "head
+			// invalid" when a run that merged its previous head deleted it
+			// just after this run wrote (GitHub has no conditional delete),
+			// "No commits between" when it was deleted and claimed again at
+			// the base. Either way the values are still to be proposed: the
+			// round starts over from the base as it is now.
+			if strings.Contains(err.Error(), "No commits between") {
+				return nil, errRestart
+			}
 			if _, _, gerr := u.GH.Git.GetRef(ctx, c.Owner, c.Repo, "heads/"+out.Branch); statusOf(gerr) == http.StatusNotFound {
 				return nil, errRestart
 			}

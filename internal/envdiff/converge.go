@@ -16,6 +16,26 @@ import (
 // whatever that run's push changed.
 // deployed is asked only about environments whose file has tracked values.
 func Converge(ctx context.Context, r Reader, commit string, cfg Config, deployed Deployed) (*Result, error) {
+	return converge(ctx, r, commit, cfg, func(ctx context.Context, env, file string, want map[string]string) ([]EnvChange, error) {
+		have, ok, err := deployed(ctx, env)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", env, err)
+		}
+		ec := EnvChange{Environment: env, File: file, Versions: want, New: !ok, Changes: changes(want, have)}
+		if len(ec.Changes) == 0 {
+			return nil, nil
+		}
+		return []EnvChange{ec}, nil
+	})
+}
+
+// compareFunc compares one environment's desired values with its records
+// and returns what to deploy there.
+type compareFunc func(ctx context.Context, env, file string, want map[string]string) ([]EnvChange, error)
+
+// converge walks the environment files at commit in deployment order and
+// asks compare about each one with tracked values.
+func converge(ctx context.Context, r Reader, commit string, cfg Config, compare compareFunc) (*Result, error) {
 	c, err := cfg.resolve()
 	if err != nil {
 		return nil, err
@@ -45,25 +65,31 @@ func Converge(ctx context.Context, r Reader, commit string, cfg Config, deployed
 			p.res.Untracked = append(p.res.Untracked, cur[env])
 			continue
 		}
-		have, ok, err := deployed(ctx, env)
+		ecs, err := compare(ctx, env, cur[env], want)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", env, err)
+			return nil, err
 		}
-		ec := EnvChange{Environment: env, File: cur[env], Versions: want, New: !ok}
-		for _, k := range unionKeys(want, have) {
-			o, hadOld := have[k]
-			n, hasNew := want[k]
-			if hadOld && hasNew && o == n {
-				continue
-			}
-			ec.Changes = append(ec.Changes, Change{Key: k, Old: o, New: n, Removed: !hasNew})
-		}
-		if len(ec.Changes) > 0 {
-			p.res.Environments = append(p.res.Environments, ec)
+		if len(ecs) > 0 {
+			p.res.Environments = append(p.res.Environments, ecs...)
 			p.res.Changed = true
 		}
 	}
 	return p.res, nil
+}
+
+// changes lists, by key, the values of want that have does not hold and
+// the keys of have gone from want.
+func changes(want, have map[string]string) []Change {
+	var out []Change
+	for _, k := range unionKeys(want, have) {
+		o, hadOld := have[k]
+		n, hasNew := want[k]
+		if hadOld && hasNew && o == n {
+			continue
+		}
+		out = append(out, Change{Key: k, Old: o, New: n, Removed: !hasNew})
+	}
+	return out
 }
 
 // Deployed returns the versions an environment's last successful deployment

@@ -9,15 +9,21 @@ import (
 const MaxMatrixJobs = 256
 
 type matrixEntry struct {
-	Environment string            `json:"environment"`
-	File        string            `json:"file"`
-	Versions    map[string]string `json:"versions"`
-	Changes     []Change          `json:"changes"`
+	Environment string `json:"environment"`
+	// Service and Version only per service: per-environment entries keep
+	// the fields they always had.
+	Service  string            `json:"service,omitempty"`
+	Version  *string           `json:"version,omitempty"`
+	File     string            `json:"file"`
+	Versions map[string]string `json:"versions"`
+	Changes  []Change          `json:"changes"`
 }
 
 // Matrix renders the environments to deploy (deleted ones are left out) as
 // a strategy.matrix value: {"include":[{"environment":..., "file":...,
-// "versions":{...}, "changes":[...]}]}, in deployment order.
+// "versions":{...}, "changes":[...]}]}, in deployment order. Entries of a
+// service (ByService, ConvergeServices) also carry "service" and "version"
+// (ServiceVersion: the service's tag).
 //
 // With nothing to deploy it returns {"include":[]}, which GitHub rejects as
 // a matrix ("Matrix vector 'include' does not contain any values"): callers
@@ -29,6 +35,10 @@ func Matrix(res *Result) (string, error) {
 			continue
 		}
 		m := matrixEntry{Environment: e.Environment, File: e.File, Versions: e.Versions, Changes: e.Changes}
+		if e.Service != "" {
+			v := ServiceVersion(e.Service, e.Versions)
+			m.Service, m.Version = e.Service, &v
+		}
 		if m.Versions == nil {
 			m.Versions = map[string]string{}
 		}
@@ -38,7 +48,7 @@ func Matrix(res *Result) (string, error) {
 		include = append(include, m)
 	}
 	if len(include) > MaxMatrixJobs {
-		return "", fmt.Errorf("%d environments to deploy; a GitHub matrix allows at most %d jobs", len(include), MaxMatrixJobs)
+		return "", fmt.Errorf("%d jobs to deploy; a GitHub matrix allows at most %d", len(include), MaxMatrixJobs)
 	}
 	b, err := json.Marshal(struct {
 		Include []matrixEntry `json:"include"`

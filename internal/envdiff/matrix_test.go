@@ -49,7 +49,7 @@ func TestMatrix(t *testing.T) {
 	for i := 0; i <= MaxMatrixJobs; i++ {
 		many.Environments = append(many.Environments, EnvChange{Environment: fmt.Sprintf("e%d", i)})
 	}
-	if _, err := Matrix(&many); err == nil || !strings.Contains(err.Error(), "at most 256 jobs") {
+	if _, err := Matrix(&many); err == nil || !strings.Contains(err.Error(), "allows at most 256") {
 		t.Fatalf("%d environments: %v", len(many.Environments), err)
 	}
 }

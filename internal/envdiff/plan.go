@@ -22,9 +22,12 @@ type Change struct {
 	Removed bool   `json:"removed,omitempty"`
 }
 
-// EnvChange is an environment whose tracked values changed.
+// EnvChange is an environment whose tracked values changed, or, when
+// Service is set, one service of it (Versions and Changes are then that
+// service's only).
 type EnvChange struct {
 	Environment string
+	Service     string
 	File        string
 	Changes     []Change          // sorted by key
 	Versions    map[string]string // every tracked value at after

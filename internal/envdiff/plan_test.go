@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cicd-excellence/actions/internal/gitread"
 	"maps"
 	"reflect"
 	"strings"
@@ -427,20 +428,20 @@ func TestPlanShallowClone(t *testing.T) {
 	a := r.commit("dev", map[string]string{"envs/dev.json": envJSON(a2, w1)})
 	clone := t.TempDir()
 	r.git("clone", "-q", "--depth", "1", "file://"+r.dir, clone)
-	_, err := Plan(context.Background(), GitReader{Dir: clone}, b, a, Config{})
+	_, err := Plan(context.Background(), gitread.Reader{Dir: clone}, b, a, Config{})
 	if !errors.Is(err, ErrMissingCommit) || !strings.Contains(err.Error(), "fetch-depth: 0") {
 		t.Fatalf("shallow clone: err = %v, want ErrMissingCommit suggesting fetch-depth: 0", err)
 	}
 	deeper := t.TempDir()
 	r.git("clone", "-q", "--depth", "2", "file://"+r.dir, deeper)
-	res, err := Plan(context.Background(), GitReader{Dir: deeper}, b, a, Config{})
+	res, err := Plan(context.Background(), gitread.Reader{Dir: deeper}, b, a, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkResult(t, res, []wantEnv{{env: "dev", changes: []Change{{Key: "api.tag", Old: a1, New: a2}}}}, nil)
 }
 
-// plainReader hides GitReader's IsAncestor, as an API-backed Reader might.
+// plainReader hides gitread.Reader's IsAncestor, as an API-backed Reader might.
 type plainReader struct{ Reader }
 
 func TestPlanWithoutAncestry(t *testing.T) {

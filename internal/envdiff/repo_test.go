@@ -1,6 +1,7 @@
 package envdiff
 
 import (
+	"github.com/cicd-excellence/actions/internal/gitread"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +16,7 @@ type testRepo struct {
 }
 
 // TestMain keeps the machine's git configuration (signing, hook paths,
-// templates) out of the tests, for the helpers and GitReader alike. It sets
+// templates) out of the tests, for the helpers and gitread.Reader alike. It sets
 // the environment once, so that tests can run in parallel.
 func TestMain(m *testing.M) {
 	home, err := os.MkdirTemp("", "envdiff-home")
@@ -74,4 +75,4 @@ func (r *testRepo) commit(msg string, files map[string]string) string {
 	return r.git("rev-parse", "HEAD")
 }
 
-func (r *testRepo) reader() GitReader { return GitReader{Dir: r.dir} }
+func (r *testRepo) reader() gitread.Reader { return gitread.Reader{Dir: r.dir} }

@@ -1,4 +1,8 @@
-package envdiff
+// Package gitread reads a local clone with the git CLI, hardened the same way
+// for every caller (deploy's plan and validate, publish): replace refs
+// ignored, pathspecs literal, every SHA and path validated and passed where
+// git cannot read it as an option, output capped.
+package gitread
 
 import (
 	"bytes"
@@ -17,17 +21,12 @@ import (
 // precise "is N bytes" error rather than this one.
 const maxBlobSize = 8 << 20
 
-// GitReader reads a local clone with the git CLI. Every SHA and path is
+// Reader reads a local clone with the git CLI. Every SHA and path is
 // validated before use and passed after --end-of-options or "--", never where
 // git could read it as an option.
-type GitReader struct {
+type Reader struct {
 	Dir string // the clone; "" means the current directory
 }
-
-var (
-	_ Reader          = GitReader{}
-	_ AncestorChecker = GitReader{}
-)
 
 // gitResult is a finished git command: its output and exit code.
 type gitResult struct {
@@ -37,7 +36,7 @@ type gitResult struct {
 
 // run runs git in the clone. A non-zero exit is not an error here: callers
 // decide which codes mean "no" rather than "broken".
-func (g GitReader) run(ctx context.Context, stdin []byte, stdout limitWriter, args ...string) (gitResult, error) {
+func (g Reader) run(ctx context.Context, stdin []byte, stdout limitWriter, args ...string) (gitResult, error) {
 	dir := g.Dir
 	if dir == "" {
 		dir = "."
@@ -96,7 +95,7 @@ func (w *limitWriter) Write(p []byte) (int, error) {
 // Exists reports whether sha names a commit in the clone. rev-parse
 // --verify --quiet exits 1 for "no such commit" and 128 for a broken
 // repository, which cat-file -e does not tell apart.
-func (g GitReader) Exists(ctx context.Context, sha string) (bool, error) {
+func (g Reader) Exists(ctx context.Context, sha string) (bool, error) {
 	sha, err := checkSHA("commit", sha)
 	if err != nil {
 		return false, err
@@ -115,7 +114,7 @@ func (g GitReader) Exists(ctx context.Context, sha string) (bool, error) {
 
 // IsAncestor reports whether ancestor is reachable from descendant: false
 // for a force push.
-func (g GitReader) IsAncestor(ctx context.Context, ancestor, descendant string) (bool, error) {
+func (g Reader) IsAncestor(ctx context.Context, ancestor, descendant string) (bool, error) {
 	a, err := checkSHA("ancestor", ancestor)
 	if err != nil {
 		return false, err
@@ -138,7 +137,7 @@ func (g GitReader) IsAncestor(ctx context.Context, ancestor, descendant string) 
 
 // ListFiles lists the regular files (not directories, symlinks or
 // submodules) directly in dir at sha, sorted.
-func (g GitReader) ListFiles(ctx context.Context, sha, dir string) ([]string, error) {
+func (g Reader) ListFiles(ctx context.Context, sha, dir string) ([]string, error) {
 	sha, err := checkSHA("commit", sha)
 	if err != nil {
 		return nil, err
@@ -177,7 +176,7 @@ func (g GitReader) ListFiles(ctx context.Context, sha, dir string) ([]string, er
 // ReadFile reads a file at sha with cat-file --batch, which reports a
 // missing path on stdout instead of failing, and never applies textconv or
 // other filters to the blob.
-func (g GitReader) ReadFile(ctx context.Context, sha, path string) ([]byte, bool, error) {
+func (g Reader) ReadFile(ctx context.Context, sha, path string) ([]byte, bool, error) {
 	sha, err := checkSHA("commit", sha)
 	if err != nil {
 		return nil, false, err

@@ -1,4 +1,4 @@
-package envdiff
+package gitread
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-func TestGitReaderExists(t *testing.T) {
+func TestReaderExists(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
 	c := r.commit("one", map[string]string{"envs/dev.json": "{}"})
@@ -28,7 +28,7 @@ func TestGitReaderExists(t *testing.T) {
 	}
 	// Not a repository: an error, not "missing", so callers do not fall back
 	// to the API for a broken checkout.
-	if ok, err := (GitReader{Dir: t.TempDir()}).Exists(ctx, c); err == nil || ok {
+	if ok, err := (Reader{Dir: t.TempDir()}).Exists(ctx, c); err == nil || ok {
 		t.Errorf("Exists outside a repository = %v, %v; want an error", ok, err)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
@@ -38,7 +38,7 @@ func TestGitReaderExists(t *testing.T) {
 	}
 }
 
-func TestGitReaderIsAncestor(t *testing.T) {
+func TestReaderIsAncestor(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
 	c1 := r.commit("one", nil)
@@ -64,7 +64,7 @@ func TestGitReaderIsAncestor(t *testing.T) {
 	}
 }
 
-func TestGitReaderListFiles(t *testing.T) {
+func TestReaderListFiles(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
 	c := r.commit("files", map[string]string{
@@ -104,7 +104,7 @@ func TestGitReaderListFiles(t *testing.T) {
 		}
 	}
 	// From a subdirectory of the clone, paths stay relative to the root.
-	if got, err := (GitReader{Dir: filepath.Join(r.dir, "envs")}).ListFiles(ctx, c, "envs/sub"); err != nil || !reflect.DeepEqual(got, []string{"envs/sub/qa.json"}) {
+	if got, err := (Reader{Dir: filepath.Join(r.dir, "envs")}).ListFiles(ctx, c, "envs/sub"); err != nil || !reflect.DeepEqual(got, []string{"envs/sub/qa.json"}) {
 		t.Errorf("ListFiles from a subdirectory = %q, %v", got, err)
 	}
 	for _, bad := range []string{"", "/etc", "../x", "envs/", "./envs", "-envs", "a\nb"} {
@@ -117,7 +117,7 @@ func TestGitReaderListFiles(t *testing.T) {
 	}
 }
 
-func TestGitReaderReadFile(t *testing.T) {
+func TestReaderReadFile(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
 	content := "{\r\n  \"api\": {\"tag\": \"ü\"}\r\n}" // CRLF, no final newline
@@ -149,7 +149,7 @@ func TestGitReaderReadFile(t *testing.T) {
 	}
 }
 
-func TestGitReaderReadFileTooLarge(t *testing.T) {
+func TestReaderReadFileTooLarge(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
 	c := r.commit("big", map[string]string{"big.json": strings.Repeat("x", maxBlobSize+1)})
@@ -158,9 +158,9 @@ func TestGitReaderReadFileTooLarge(t *testing.T) {
 	}
 }
 
-// TestGitReaderOutputLimit checks that output beyond the limit stops git
+// TestReaderOutputLimit checks that output beyond the limit stops git
 // rather than filling memory.
-func TestGitReaderOutputLimit(t *testing.T) {
+func TestReaderOutputLimit(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
 	c := r.commit("file", map[string]string{"f.json": strings.Repeat("x", 4096)})
