@@ -263,7 +263,8 @@ func EnvFile(tmpl, environment string) (string, error) {
 	return p, nil
 }
 
-// ParseSet reads path=value lines.
+// ParseSet reads path=value lines. A digest ("api.digest=sha256:…") must
+// be well formed and come with its tag ("api.tag=<sha>").
 func ParseSet(lines []string) ([]envfile.Edit, error) {
 	var edits []envfile.Edit
 	seen := map[string]bool{}
@@ -285,6 +286,9 @@ func ParseSet(lines []string) ([]envfile.Edit, error) {
 		}
 		seen[p.String()] = true
 		edits = append(edits, envfile.Edit{Path: p, Value: v})
+	}
+	if err := checkDigests("set", edits); err != nil {
+		return nil, err
 	}
 	return edits, nil
 }
