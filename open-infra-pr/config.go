@@ -317,6 +317,9 @@ func ValidateValue(v string) error {
 // App is the app repository whose commits key holds: from the services map
 // when there is one, else AppOwner/AppRepo ("" when neither says).
 func (c Config) App(key string) (owner, repo string, err error) {
+	if tag, ok := envfile.TagOf(key); ok {
+		key = tag // a digest belongs to its tag's app; the map names tags
+	}
 	if c.Services != nil {
 		owner, repo, err = c.Services.RepoFor(key, c.Owner)
 		if err != nil {
