@@ -74,7 +74,9 @@ func TestValidateDigest(t *testing.T) {
 			head: func(b string) string { return f.botCommit(b, map[string]string{"envs/dev.json": apiPair(f.c2, evil)}) },
 			want: []string{"::notice::validate: envs/dev.json: api.digest changes under the unchanged api.tag = " + f.c2[:7]}},
 		{name: "a human PR changing only the digest", branch: "repush", author: humanLogin,
-			head: func(b string) string { return f.pushAsHuman(b, map[string]string{"envs/dev.json": apiPair(f.c2, evil)}) },
+			head: func(b string) string {
+				return f.pushAsHuman(b, map[string]string{"envs/dev.json": apiPair(f.c2, evil)})
+			},
 			want: []string{"::notice::validate: envs/dev.json: api.digest changes under the unchanged api.tag"}},
 		{name: "a human ships a hotfix pair straight to prod", branch: "hotfix", author: humanLogin,
 			head: func(b string) string {
