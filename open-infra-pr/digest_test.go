@@ -17,6 +17,7 @@ import (
 
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/envfile"
+	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
 )
 
 // digestOf is the image digest the tests pretend publish pushed for an app
@@ -290,4 +291,41 @@ func (w *crowdWorld) pairs(t *testing.T) [][2]string {
 		hist = append(hist, [2]string{tag, dg})
 	}
 	return hist
+}
+
+// TestAttackDigestOnly: a writer points the bot's open PR at another image
+// by committing a digest-only change onto its branch (the tag kept), with
+// the required check green. The bot's rerun neither builds on nor merges
+// that head, and main never holds the writer's digest. (Asking the bot
+// itself for the same tag with another digest is skipped: see
+// TestDigestRidesWithTag; validate's bot guard refuses such a PR too:
+// TestValidateDigest.)
+func TestAttackDigestOnly(t *testing.T) {
+	w := newCrowdWorld(t, 4)
+	w.withDigests(t)
+	evil := digestOf("evil")
+	ours := setPair(w.app[3], digestOf(w.app[3]))
+	out, log, err := w.run(t, ours, "INPUT_MERGE=none")
+	if err != nil || out["operation"] != OpCreated {
+		t.Fatalf("%v %v\n%s", err, out, log)
+	}
+	pr := w.pulls(t)[0]
+	head, err := w.srv.ReadFile("acme", "infra", pr.HeadSHA, "envs/dev.json")
+	must(t, err)
+	_, err = w.srv.CommitFiles("acme", "infra", pr.Head, map[string]string{"envs/dev.json": strings.Replace(head, digestOf(w.app[3]), evil, 1)}, "dev: api.digest")
+	must(t, err)
+	now, err := w.srv.PullRequest("acme", "infra", pr.Number)
+	must(t, err)
+	must(t, w.srv.AddCheckRun("acme", "infra", now.HeadSHA, githubtest.CheckRun{Name: "validate", Conclusion: "success"}))
+
+	_, log, err = w.run(t, ours, "INPUT_MERGE_TIMEOUT=5s")
+	if err == nil || !strings.Contains(err.Error(), "cannot vouch for") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v, want a one-line refusal of the branch\n%s", err, log)
+	}
+	if pr, err := w.srv.PullRequest("acme", "infra", pr.Number); err != nil || pr.Merged {
+		t.Errorf("PR #%d: %+v %v", pr.Number, pr, err)
+	}
+	if _, dg := pair(t, w.file(t, "dev")); dg == evil {
+		t.Error("the writer's digest reached main")
+	}
 }
