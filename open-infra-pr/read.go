@@ -124,7 +124,9 @@ func (u *Updater) file(ctx context.Context, path, ref string, asInput bool) ([]b
 func (u *Updater) edits(s *snapshot) ([]envfile.Edit, error) {
 	c := u.Cfg
 	if c.PromoteFrom == "" {
-		return c.Edits, nil
+		// ParseSet checked the action's own input; a caller building
+		// Config itself (rollback) gets the same rule.
+		return c.Edits, checkDigests("set", c.Edits)
 	}
 	keys := c.PromoteKeys
 	if len(keys) == 0 {
