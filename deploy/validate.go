@@ -620,6 +620,9 @@ func (v *validator) onlyVersions(ctx context.Context, fork, file, who string) er
 		if d[len(d)-1] != envfile.HoldKey && inBase[id] && inHead[id] {
 			continue // a version value
 		}
+		if addsDigest(d, inBase, inHead, baseVals, headVals) {
+			continue // the first digest of a tag this PR moves
+		}
 		if n++; n > maxContentProblems {
 			v.add(file, 0, "bot", "a PR by %s changes more content that is not a version value (%d changes in all)", who, len(diffs))
 			break
@@ -641,6 +644,27 @@ func (v *validator) onlyVersions(ctx context.Context, fork, file, who string) er
 		}
 	}
 	return nil
+}
+
+// addsDigest: d is a digest key the PR adds beside a tag that it moves, the
+// way open-infra-pr (create-missing) records a tag's first digest. It is the
+// same statement as changing a digest with its tag; adding any other key
+// stays a reviewed change.
+func addsDigest(d []string, inBase, inHead map[string]bool, baseVals, headVals map[string]string) bool {
+	if d[len(d)-1] != envfile.DigestKey || inBase[strings.Join(d, "\x00")] || !inHead[strings.Join(d, "\x00")] {
+		return false
+	}
+	tag := append(append([]string{}, d[:len(d)-1]...), envfile.TagKey)
+	id := strings.Join(tag, "\x00")
+	if !inBase[id] || !inHead[id] {
+		return false
+	}
+	for k, v := range headVals {
+		if p, err := envfile.ParsePath(k); err == nil && strings.Join(p.Segments(), "\x00") == id {
+			return baseVals[k] != v
+		}
+	}
+	return false
 }
 
 // maxReviewPages bounds the review pages read (100 reviews each).

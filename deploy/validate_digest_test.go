@@ -30,7 +30,8 @@ func apiPair(tag, digest string) string {
 
 // TestValidateDigest: a digest is checked for form, never looked up as a
 // commit; the bot moves it only with its tag (an unchanged tag with another
-// digest fails the bot guard, so the bot path cannot merge it); a reviewed
+// digest fails the bot guard, so the bot path cannot merge it; it may add a
+// tag's first digest only while moving that tag); a reviewed
 // human PR may change it alone, with a note; promotion order and the hotfix
 // exemption apply to the pair.
 func TestValidateDigest(t *testing.T) {
@@ -39,15 +40,25 @@ func TestValidateDigest(t *testing.T) {
 		"envs/dev.json":     apiPair(f.c2, digestOf(f.c2)),
 		"envs/staging.json": apiPair(f.c1, digestOf(f.c1)),
 		"envs/prod.json":    apiPair(f.c1, digestOf(f.c1)),
+		"envs/qa.json":      apiEnv(f.c2), // no digest yet
 	})
+	qa := []string{"INPUT_BOT_ENVIRONMENTS=dev, qa"}
 	evil := digestOf("evil")
 	tests := []struct {
 		name, branch, author string
 		head                 func(branch string) string
 		approve              string
+		env                  []string
 		want                 []string // substrings of the log
 		fail                 bool
 	}{
+		{name: "bot adds the first digest beside the tag it moves (create-missing)", branch: "cicd-excellence/qa/a", author: botLogin, env: qa,
+			head: func(b string) string {
+				return f.botCommit(b, map[string]string{"envs/qa.json": apiPair(f.c3, digestOf(f.c3))})
+			}},
+		{name: "attacker: a bot PR adding a digest under an unchanged tag", branch: "cicd-excellence/qa/b", author: botLogin, env: qa, fail: true,
+			head: func(b string) string { return f.botCommit(b, map[string]string{"envs/qa.json": apiPair(f.c2, evil)}) },
+			want: []string{"may not add the version key api.digest"}},
 		{name: "bot moves the pair forward", branch: "cicd-excellence/dev/a", author: botLogin,
 			head: func(b string) string {
 				return f.botCommit(b, map[string]string{"envs/dev.json": apiPair(f.c3, digestOf(f.c3))})
@@ -107,7 +118,7 @@ func TestValidateDigest(t *testing.T) {
 				must(t, f.srv.Approve("acme", f.infra, n, tc.approve))
 			}
 			f.srv.ResetRequests()
-			log, err := f.validate(n, base, tc.branch, head, tc.author, "INPUT_APP_REPO=acme/api", "INPUT_PROMOTION_CHAIN=dev, staging, prod")
+			log, err := f.validate(n, base, tc.branch, head, tc.author, append([]string{"INPUT_APP_REPO=acme/api", "INPUT_PROMOTION_CHAIN=dev, staging, prod"}, tc.env...)...)
 			if tc.fail != (err != nil) {
 				t.Fatalf("validate err = %v, want failure %v\n%s", err, tc.fail, log)
 			}

@@ -139,6 +139,17 @@ func TestDigestRidesWithTag(t *testing.T) {
 		})
 	}
 
+	t.Run("the first digest, with create-missing", func(t *testing.T) {
+		w := newWorld(t) // api.tag only
+		out, log, err := w.run(t, setPair(w.app[3], digestOf(w.app[3])), "INPUT_CREATE_MISSING=true")
+		if err != nil || out["operation"] != OpMerged {
+			t.Fatalf("%v %v\n%s", err, out, log)
+		}
+		if tag, dg := pair(t, w.file(t, "dev")); tag != w.app[3] || dg != digestOf(w.app[3]) {
+			t.Errorf("dev = %s %s", tag, dg)
+		}
+	})
+
 	t.Run("a rollback moves the pair back", func(t *testing.T) {
 		w := newWorld(t)
 		w.withDigests(t)
