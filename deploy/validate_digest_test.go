@@ -1,12 +1,17 @@
 package deploy
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/cicd-excellence/actions/internal/envdiff"
 	"github.com/cicd-excellence/actions/internal/envfile"
 )
 
@@ -157,6 +162,46 @@ func TestVersionsDigest(t *testing.T) {
 			if !slices.Contains(env, want) {
 				t.Errorf("tracked %v: %s missing from %v", tracked, want, env)
 			}
+		}
+	}
+}
+
+// TestPlanDigestIsADeploy: a push that changes only a digest (a reviewed
+// human PR re-pointing a version at another image) deploys the environment,
+// under the default tracked set and under the deploy action's "**.tag".
+func TestPlanDigestIsADeploy(t *testing.T) {
+	const tag = "1111111111111111111111111111111111111111"
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	commit := func(content string) string {
+		t.Helper()
+		must(t, os.MkdirAll(filepath.Join(dir, "envs"), 0o755))
+		must(t, os.WriteFile(filepath.Join(dir, "envs", "dev.json"), []byte(content), 0o644))
+		git("add", "-A")
+		git("commit", "-q", "-m", "change")
+		return git("rev-parse", "HEAD")
+	}
+	git("init", "-q")
+	before := commit(apiPair(tag, digestOf(tag)))
+	after := commit(apiPair(tag, digestOf("other")))
+	for _, tracked := range [][]string{nil, {envfile.DefaultTracked}} {
+		res, err := envdiff.Plan(context.Background(), envdiff.GitReader{Dir: dir}, before, after, envdiff.Config{Tracked: tracked})
+		must(t, err)
+		if !res.Changed || len(res.Environments) != 1 {
+			t.Fatalf("tracked %v: plan = %+v, want dev deployed", tracked, res)
+		}
+		env := res.Environments[0]
+		want := envdiff.Change{Key: "api.digest", Old: digestOf(tag), New: digestOf("other")}
+		if env.Environment != "dev" || len(env.Changes) != 1 || env.Changes[0] != want || env.Versions["api.tag"] != tag {
+			t.Errorf("tracked %v: %+v", tracked, env)
 		}
 	}
 }
