@@ -225,6 +225,17 @@ func (v *validator) run(ctx context.Context) ([]Problem, []string, error) {
 			v.add(rel, 0, "tracked", "no tracked key (%s) in the file", strings.Join(v.cfg.tracked, ", "))
 		}
 		for _, k := range sortedKeys(vals) {
+			if tag, ok := envfile.TagOf(k); ok {
+				// A digest is checked for form only: it names an image, not
+				// a commit, so no app repository is asked about it.
+				if err := envfile.ValidDigest(vals[k]); err != nil {
+					v.add(rel, lineAt(data, k), "digest", "%s: %v", k, err)
+				}
+				if _, ok := vals[tag]; !ok {
+					v.add(rel, lineAt(data, k), "digest", "%s has no %s beside it: a digest is the image its tag was published as", k, tag)
+				}
+				continue
+			}
 			if !v.cfg.pattern.MatchString(vals[k]) {
 				v.add(rel, lineAt(data, k), "version", "%s = %q does not match %s", k, vals[k], v.cfg.pattern)
 			}
@@ -368,6 +379,10 @@ func (v *validator) versionMoves(ctx context.Context, head, base map[string]map[
 				continue
 			}
 			line := v.lineIn(env, k)
+			if tag, ok := envfile.TagOf(k); ok {
+				v.digestMove(env, k, tag, head, base)
+				continue
+			}
 			if !refname.IsFullSHA(val) {
 				if v.guard {
 					v.add(rel, line, "bot", "%s = %q: the bot may set only full commit SHAs", k, val)
@@ -393,6 +408,24 @@ func (v *validator) versionMoves(ctx context.Context, head, base map[string]map[
 		}
 	}
 	return nil
+}
+
+// digestMove checks a changed digest. The bot moves a digest only with its
+// tag (open-infra-pr writes the pair publish produced): a bot PR changing
+// the digest under an unchanged tag is what pointing a released version at
+// another image looks like, so the guard refuses it. A human PR may (a
+// re-push of a lost image, say); the ruleset makes it a reviewed one, and
+// the note says what it does.
+func (v *validator) digestMove(env, key, tag string, head, base map[string]map[string]string) {
+	if base[env][tag] != head[env][tag] {
+		return // moves with its tag, which versionMoves checks
+	}
+	rel, _ := envFile(v.cfg.dir, env)
+	if v.guard {
+		v.add(rel, v.lineIn(env, key), "bot", "%s changes but %s does not: the bot moves a digest only with its tag (an unchanged tag with another digest is another image under a released version)", key, tag)
+		return
+	}
+	v.notes = append(v.notes, fmt.Sprintf("%s: %s changes under the unchanged %s = %s: another image for the same version, in a reviewed PR", rel, key, tag, refname.Short(head[env][tag])))
 }
 
 // forward checks that val descends from old, the version it replaces.
@@ -463,7 +496,11 @@ func (v *validator) promotionOrder(ctx context.Context, head, base map[string]ma
 			if head[prev][k] == val {
 				continue
 			}
-			if b, ok := v.reach[env+"\x00"+k]; ok && !v.guard && strings.HasPrefix(b, v.cfg.hotfixPrefix) {
+			version := k
+			if tag, ok := envfile.TagOf(k); ok {
+				version = tag // a hotfix's digest skips the chain with its tag
+			}
+			if b, ok := v.reach[env+"\x00"+version]; ok && !v.guard && strings.HasPrefix(b, v.cfg.hotfixPrefix) {
 				continue
 			}
 			was, err := v.wasIn(ctx, prevRel, val)
@@ -575,6 +612,9 @@ func (v *validator) onlyVersions(ctx context.Context, fork, file, who string) er
 		if d[len(d)-1] != envfile.HoldKey && inBase[id] && inHead[id] {
 			continue // a version value
 		}
+		if addsDigest(d, inBase, inHead, baseVals, headVals) {
+			continue // the first digest of a tag this PR moves
+		}
 		if n++; n > maxContentProblems {
 			v.add(file, 0, "bot", "a PR by %s changes more content that is not a version value (%d changes in all)", who, len(diffs))
 			break
@@ -596,6 +636,27 @@ func (v *validator) onlyVersions(ctx context.Context, fork, file, who string) er
 		}
 	}
 	return nil
+}
+
+// addsDigest: d is a digest key the PR adds beside a tag that it moves, the
+// way open-infra-pr (create-missing) records a tag's first digest. It is the
+// same statement as changing a digest with its tag; adding any other key
+// stays a reviewed change.
+func addsDigest(d []string, inBase, inHead map[string]bool, baseVals, headVals map[string]string) bool {
+	if d[len(d)-1] != envfile.DigestKey || inBase[strings.Join(d, "\x00")] || !inHead[strings.Join(d, "\x00")] {
+		return false
+	}
+	tag := append(append([]string{}, d[:len(d)-1]...), envfile.TagKey)
+	id := strings.Join(tag, "\x00")
+	if !inBase[id] || !inHead[id] {
+		return false
+	}
+	for k, v := range headVals {
+		if p, err := envfile.ParsePath(k); err == nil && strings.Join(p.Segments(), "\x00") == id {
+			return baseVals[k] != v
+		}
+	}
+	return false
 }
 
 // maxReviewPages bounds the review pages read (100 reviews each).
@@ -744,7 +805,7 @@ func validateSummary(files []string, problems []Problem) string {
 	var b strings.Builder
 	b.WriteString("### Infra validation\n\n")
 	if len(problems) == 0 {
-		fmt.Fprintf(&b, "All %d environment file(s) pass: parse, tracked keys, version format, commits exist, versions move forward, promotion order, bot guard.\n", len(files))
+		fmt.Fprintf(&b, "All %d environment file(s) pass: parse, tracked keys, version and digest format, commits exist, versions move forward, digests move with their tags, promotion order, bot guard.\n", len(files))
 		return b.String()
 	}
 	b.WriteString("| File | Line | Rule | Problem |\n|---|---|---|---|\n")

@@ -151,5 +151,5 @@ func short(s string) string {
 	if isSHA(s) {
 		return s[:7]
 	}
-	return s
+	return envfile.ShortDigest(s)
 }

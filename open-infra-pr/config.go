@@ -263,7 +263,8 @@ func EnvFile(tmpl, environment string) (string, error) {
 	return p, nil
 }
 
-// ParseSet reads path=value lines.
+// ParseSet reads path=value lines. A digest ("api.digest=sha256:…") must
+// be well formed and come with its tag ("api.tag=<sha>").
 func ParseSet(lines []string) ([]envfile.Edit, error) {
 	var edits []envfile.Edit
 	seen := map[string]bool{}
@@ -285,6 +286,9 @@ func ParseSet(lines []string) ([]envfile.Edit, error) {
 		}
 		seen[p.String()] = true
 		edits = append(edits, envfile.Edit{Path: p, Value: v})
+	}
+	if err := checkDigests("set", edits); err != nil {
+		return nil, err
 	}
 	return edits, nil
 }
@@ -313,6 +317,9 @@ func ValidateValue(v string) error {
 // App is the app repository whose commits key holds: from the services map
 // when there is one, else AppOwner/AppRepo ("" when neither says).
 func (c Config) App(key string) (owner, repo string, err error) {
+	if tag, ok := envfile.TagOf(key); ok {
+		key = tag // a digest belongs to its tag's app; the map names tags
+	}
 	if c.Services != nil {
 		owner, repo, err = c.Services.RepoFor(key, c.Owner)
 		if err != nil {

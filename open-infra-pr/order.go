@@ -113,49 +113,52 @@ func (u *Updater) valuesInput() string {
 // merged back to main to stay deployed).
 func (u *Updater) checkOrder(ctx context.Context, edits []envfile.Edit, changes []envfile.Change) ([]envfile.Edit, []string, error) {
 	c := u.Cfg
-	if c.AllowDowngrade {
-		return edits, nil, nil
-	}
 	changed := map[string]envfile.Change{}
 	for _, ch := range changes {
 		changed[ch.Path] = ch
 	}
-	type verdict struct {
-		keep bool
-		msg  string
-	}
-	verdicts := make([]verdict, len(edits))
+	keep := make([]bool, len(edits))
+	why := make([]string, len(edits))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, e := range edits {
+		keep[i] = true
 		ch, ok := changed[e.Path.String()]
 		owner, repo, err := c.App(e.Path.String())
 		if err != nil {
 			return nil, nil, err
 		}
-		if !ok || owner == "" || !isSHA(ch.New) || !isSHA(ch.Old) {
-			verdicts[i].keep = true
+		if c.AllowDowngrade || !ok || owner == "" || !isSHA(ch.New) || !isSHA(ch.Old) {
 			continue
 		}
 		g.Go(func() error {
-			keep, msg, err := u.forward(gctx, owner, repo, e.Path.String(), ch.Old, ch.New)
-			verdicts[i] = verdict{keep, msg}
+			var err error
+			keep[i], why[i], err = u.forward(gctx, owner, repo, e.Path.String(), ch.Old, ch.New)
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
-	var keep []envfile.Edit
+	// Digests are not ordered: each follows its tag's verdict.
+	pairDigests(edits, keep, why, changed)
+	var kept []envfile.Edit
 	var skipped []string
 	for i, e := range edits {
-		if verdicts[i].keep {
-			keep = append(keep, e)
+		if keep[i] {
+			kept = append(kept, e)
 			continue
 		}
-		u.Notice("skipped %s", verdicts[i].msg)
-		skipped = append(skipped, verdicts[i].msg)
+		if why[i] == "" {
+			continue // went with its tag, which says why
+		}
+		if e.Path.IsDigest() {
+			u.Warn("skipped %s", why[i])
+		} else {
+			u.Notice("skipped %s", why[i])
+		}
+		skipped = append(skipped, why[i])
 	}
-	return keep, skipped, nil
+	return kept, skipped, nil
 }
 
 // forward decides whether key may move from old to new in owner/repo.

@@ -124,7 +124,9 @@ func (u *Updater) file(ctx context.Context, path, ref string, asInput bool) ([]b
 func (u *Updater) edits(s *snapshot) ([]envfile.Edit, error) {
 	c := u.Cfg
 	if c.PromoteFrom == "" {
-		return c.Edits, nil
+		// ParseSet checked the action's own input; a caller building
+		// Config itself (rollback) gets the same rule.
+		return c.Edits, checkDigests("set", c.Edits)
 	}
 	keys := c.PromoteKeys
 	if len(keys) == 0 {
@@ -145,7 +147,27 @@ func (u *Updater) edits(s *snapshot) ([]envfile.Edit, error) {
 			keys = append(keys, p)
 		}
 		if len(keys) == 0 {
-			return nil, fmt.Errorf("promote from %s: %s has no version keys (keys named tag)", c.PromoteFrom, c.PromoteFile)
+			return nil, fmt.Errorf("promote from %s: %s has no version keys (keys named tag, with their digests)", c.PromoteFrom, c.PromoteFile)
+		}
+	}
+	input := "promote-from"
+	if len(c.PromoteKeys) > 0 {
+		input = "keys"
+		// A service's digest is promoted with its tag: the digest names
+		// the image the tag was published as, in every environment.
+		listed := map[string]bool{}
+		for _, k := range keys {
+			listed[k.String()] = true
+		}
+		for _, k := range keys {
+			if k.IsDigest() || k.Segments()[len(k.Segments())-1] != envfile.TagKey {
+				continue
+			}
+			d := k.Sibling(envfile.DigestKey)
+			if _, ok, _ := envfile.Get(s.source, d); ok && !listed[d.String()] {
+				keys = append(keys, d)
+				listed[d.String()] = true
+			}
 		}
 	}
 	var edits []envfile.Edit
@@ -158,6 +180,9 @@ func (u *Updater) edits(s *snapshot) ([]envfile.Edit, error) {
 			return nil, action.Inputf("keys", "%s is not in %s", k.String(), c.PromoteFile)
 		}
 		edits = append(edits, envfile.Edit{Path: k, Value: v})
+	}
+	if err := checkDigests(input, edits); err != nil {
+		return nil, err
 	}
 	return edits, nil
 }

@@ -287,16 +287,23 @@ func (u *Updater) plan(ctx context.Context, content []byte, edits []envfile.Edit
 	if len(changes) == 0 {
 		return planned{op: OpNone, reason: fmt.Sprintf("%s already holds these values", c.File)}, nil
 	}
+	if err := unpairedTags(u.valuesInput(), c.File, content, edits, changes); err != nil {
+		return planned{}, err
+	}
 	kept, skipped, err := u.checkOrder(ctx, edits, changes)
 	if err != nil {
 		return planned{}, err
 	}
-	if len(kept) == 0 {
-		return planned{op: OpSkipped, reason: strings.Join(skipped, "; ")}, nil
+	if len(kept) > 0 {
+		_, changes, err = envfile.Set(content, kept, envfile.SetOptions{CreateMissing: c.CreateMissing})
+		if err != nil {
+			return planned{}, fmt.Errorf("edit %s: %w", c.File, err)
+		}
 	}
-	_, changes, err = envfile.Set(content, kept, envfile.SetOptions{CreateMissing: c.CreateMissing})
-	if err != nil {
-		return planned{}, fmt.Errorf("edit %s: %w", c.File, err)
+	if len(kept) == 0 || len(changes) == 0 {
+		// What is left changes nothing (the keys that would move were
+		// skipped): there is nothing to propose.
+		return planned{op: OpSkipped, reason: strings.Join(skipped, "; ")}, nil
 	}
 	return planned{edits: kept, changes: changes}, nil
 }

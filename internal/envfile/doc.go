@@ -33,6 +33,18 @@
 // segment must not be "**". DefaultTracked is "**.tag": every key named
 // "tag", at any depth. Values inside arrays are never tracked.
 //
+// # Key kinds
+//
+// Tracked keys are of two kinds (KindOf). A version key ("api.tag") holds a
+// commit SHA, which is ordered and checked for reachability. A digest key
+// ("api.digest": the key named "digest" beside a "tag") holds the image
+// digest the tag was published as, "sha256:" and 64 hex digits (ValidDigest):
+// a tag can be moved in a registry, a digest cannot. The digest beside a
+// tracked tag is tracked with it, whatever the patterns say, so the default
+// tracked set is "**.tag" plus each tag's digest and a custom pattern
+// carries its digests too; a pattern may also name digest keys itself. A
+// digest is never ordered on its own: it moves with its tag.
+//
 // # Editing
 //
 // Set changes string values through sjson, which splices the new string

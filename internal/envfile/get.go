@@ -81,7 +81,8 @@ func LineOf(data []byte, p Path) int {
 }
 
 // Values validates data and returns every value the patterns track (nil
-// patterns: DefaultTracked), keyed by path in ParsePath syntax. A tracked key
+// patterns: DefaultTracked), keyed by path in ParsePath syntax, and the
+// digest beside every tracked tag ("api.digest" with "api.tag"). A tracked key
 // holding anything but a string is an error rather than skipped: a version
 // written as a number would otherwise never deploy. So is a tracked key whose
 // path cannot be written (it contains a reserved character).
@@ -103,7 +104,7 @@ func Values(data []byte, patterns []Pattern) (map[string]string, error) {
 func (d *doc) values(patterns []Pattern) (map[string]string, error) {
 	out := map[string]string{}
 	for _, n := range d.nodes[1:] {
-		if !matchAny(patterns, n.segs) {
+		if !matchAny(patterns, n.segs) && !digestOfTracked(patterns, n.segs) {
 			continue
 		}
 		if n.kind != kindString {

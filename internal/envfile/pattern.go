@@ -7,7 +7,8 @@ import (
 )
 
 // DefaultTracked is the pattern used when a caller tracks nothing else:
-// every key named "tag", at any depth.
+// every key named "tag", at any depth, and with each its digest (Values
+// tracks the "digest" beside every tracked tag).
 const DefaultTracked = "**.tag"
 
 // Pattern selects tracked keys: a key path whose segments may also be "*"
