@@ -39,17 +39,6 @@ import (
 	"github.com/cicd-excellence/actions/internal/testkit/tools"
 )
 
-// DIGEST (#17): app-pipeline.yml records the image digest beside the tag
-// (<service>.digest, deploy's VERSION_<SERVICE>_DIGEST). open-infra-pr and
-// validate learn **.digest keys on the "digest" branch; until it is merged
-// the demo runs app-pipeline.yml without that one line (removed from the
-// demo's snapshot, never from the file). Set to true once it has landed.
-const digestLanded = false
-
-// digestLine is the line of .github/workflows/app-pipeline.yml that
-// digestLanded is about.
-const digestLine = "            ${{ inputs.service }}.digest=${{ needs.publish.outputs.digest }}\n"
-
 // The identities of the demo, as on GitHub: Apps with installation tokens
 // scoped to the repositories and permissions each needs (the example
 // workflows fall back to these secrets where they would mint App tokens),
@@ -156,11 +145,6 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(d.actions)
-	if !digestLanded {
-		if err := dropLine(filepath.Join(d.actions, ".github", "workflows", "app-pipeline.yml"), digestLine); err != nil {
-			return err
-		}
-	}
 	if d.binary, err = actrun.BuildBinary(d.root, d.scratch); err != nil {
 		return err
 	}
@@ -373,10 +357,10 @@ func (d *demo) appPushes(ctx context.Context, first map[string]string) (map[stri
 				return nil, fmt.Errorf("after acme/%s's push, dev's %s is %s, want %s", s.repo, s.key, got, head)
 			}
 			d.detail("published %s/%s:%s (%s); infra main: dev %s = %s", d.registry.Host, s.image, head[:7], digest[:19], s.key, head[:7])
-			if digestLanded {
-				if got := value(dev, strings.TrimSuffix(s.key, ".tag")+".digest"); got != digest {
-					return nil, fmt.Errorf("dev's digest of %s is %q, want %s", s.key, got, digest)
-				}
+			// The digest rides with the tag (#17): what dev deploys is
+			// pinned by content, not by a tag the registry could move.
+			if got := value(dev, strings.TrimSuffix(s.key, ".tag")+".digest"); got != digest {
+				return nil, fmt.Errorf("dev's digest of %s is %q, want %s", s.key, got, digest)
 			}
 		}
 	}
@@ -943,11 +927,9 @@ func (d *demo) showDeployed(main string, deployed ...string) error {
 				return fmt.Errorf("%s runs %s=%s, its file on main says %s", env, s.key, got, want)
 			}
 			line = append(line, fmt.Sprintf("%s@%.7s", strings.TrimSuffix(s.key, ".tag"), got))
-			if digestLanded {
-				dk := strings.TrimSuffix(s.key, ".tag") + ".digest"
-				if got, want := d.deployedValue(env, dk), value(file, dk); got != want {
-					return fmt.Errorf("%s runs %s=%s, its file on main says %s", env, dk, got, want)
-				}
+			dk := strings.TrimSuffix(s.key, ".tag") + ".digest"
+			if got, want := d.deployedValue(env, dk), value(file, dk); got != want {
+				return fmt.Errorf("%s runs %s=%s, its file on main says %s", env, dk, got, want)
 			}
 		}
 		d.detail("%-8s runs %s", env, strings.Join(line, " "))
@@ -1043,19 +1025,6 @@ func (d *demo) branchSHA(owner, repo, branch string) (string, error) {
 func pushPayload(repo, branch, before, after string) string {
 	return fmt.Sprintf(`{"ref":"refs/heads/%s","before":%q,"after":%q,"repository":{"full_name":"acme/%s","name":%q,"default_branch":"main"}}`,
 		branch, before, after, repo, repo)
-}
-
-// dropLine removes one exact line from a file, and fails when it is not
-// there (the file changed: look at digestLanded again).
-func dropLine(path, line string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if !strings.Contains(string(data), line) {
-		return fmt.Errorf("%s no longer has the line %q: update digestLine", path, line)
-	}
-	return os.WriteFile(path, []byte(strings.Replace(string(data), line, "", 1)), 0o644)
 }
 
 func readTree(dir string) (map[string]string, error) {
