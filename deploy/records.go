@@ -13,6 +13,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/cicd-excellence/actions/internal/envdiff"
+	"github.com/cicd-excellence/actions/internal/envfile"
 	"github.com/cicd-excellence/actions/internal/ghclient"
 )
 
@@ -309,4 +310,40 @@ func (h *history) previousWhole(ctx context.Context, env string) (current, prev 
 		}
 	}
 	return current, nil, nil
+}
+
+// digestOf is the digest recorded beside tag=sha in env: from the newest
+// trusted record, whole or of the tag's service, that deployed that
+// version ("" when none did). A record is written from the file as it was,
+// so its digest is the one the tag was published as.
+func (h *history) digestOf(ctx context.Context, env, tag, sha string) (string, error) {
+	dk := tag
+	if p, err := envfile.ParsePath(tag); err == nil {
+		dk = p.Sibling(envfile.DigestKey).String()
+	}
+	lists := [][]*Record{}
+	whole, err := h.records(ctx, env)
+	if err != nil {
+		return "", err
+	}
+	lists = append(lists, whole)
+	if svc, ok := envdiff.ServiceOf(tag); ok {
+		recs, err := h.list(ctx, env, svc)
+		if err != nil {
+			return "", err
+		}
+		lists = append(lists, recs)
+	}
+	var best *Record
+	for _, recs := range lists {
+		for _, rec := range recs {
+			if rec.Versions[tag] == sha && rec.Versions[dk] != "" && (best == nil || rec.ID > best.ID) {
+				best = rec
+			}
+		}
+	}
+	if best == nil {
+		return "", nil
+	}
+	return best.Versions[dk], nil
 }

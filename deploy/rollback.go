@@ -112,6 +112,10 @@ func runRollback(ctx context.Context, r *action.Runtime, ev *event.Context, c co
 		if p.to, err = parseTo(to, values, r.Input("version-key")); err != nil {
 			return err
 		}
+		h := &history{gh: client, owner: owner, repo: name, trusted: trusted, warn: r.Warningf}
+		if err := p.digests(ctx, h, values); err != nil {
+			return err
+		}
 	}
 	for k, v := range p.to {
 		if values[k] == v {
@@ -171,12 +175,13 @@ func parseTo(to string, values map[string]string, versionKey string) (map[string
 		}
 		key := versionKey
 		if key == "" {
-			if len(values) != 1 {
-				return nil, action.Inputf("to", "the file has %d tracked keys (%s): write key=sha lines", len(values), strings.Join(slices.Sorted(maps.Keys(values)), ", "))
+			// A digest beside a tag is not a second version: api.tag with
+			// api.digest is one.
+			versions := envfile.VersionKeys(values)
+			if len(versions) != 1 {
+				return nil, action.Inputf("to", "the file has %d versions (%s): write key=sha lines", len(versions), strings.Join(slices.Sorted(slices.Values(versions)), ", "))
 			}
-			for k := range values {
-				key = k
-			}
+			key = versions[0]
 		}
 		if _, ok := values[key]; !ok {
 			return nil, action.Inputf("version-key", "%s is not a tracked key of the file", strconv.Quote(key))
@@ -190,6 +195,10 @@ func parseTo(to string, values map[string]string, versionKey string) (map[string
 		switch {
 		case !ok || k == "":
 			return nil, action.Inputf("to", "%s is not key=sha", strconv.Quote(line))
+		case envfile.KindOf(k) == envfile.KindDigest:
+			if err := envfile.ValidDigest(v); err != nil {
+				return nil, action.Inputf("to", "%s: %v", k, err)
+			}
 		case !refname.IsFullSHA(v):
 			return nil, action.Inputf("to", "%s: %s is not a full commit SHA", k, strconv.Quote(v))
 		}
@@ -202,6 +211,36 @@ func parseTo(to string, values map[string]string, versionKey string) (map[string
 		out[k] = strings.ToLower(v)
 	}
 	return out, nil
+}
+
+// digests completes an explicit target: a tag rolled back beside a digest
+// takes the digest it was deployed with, from the newest trusted record of
+// the environment (whole or of the tag's service) that ran it. Writing the
+// old tag beside the current digest would pin an image that is not the
+// tag's; with no record to read it from, the run asks for a key=digest line.
+func (p *rollbackPlan) digests(ctx context.Context, h *history, values map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(p.to)) {
+		path, err := envfile.ParsePath(k)
+		if err != nil || path.IsDigest() {
+			continue
+		}
+		dk := path.Sibling(envfile.DigestKey).String()
+		if _, tracked := values[dk]; !tracked {
+			continue // the file records no digest for this tag
+		}
+		if _, given := p.to[dk]; given {
+			continue
+		}
+		d, err := h.digestOf(ctx, p.env, k, p.to[k])
+		if err != nil {
+			return fmt.Errorf("rollback: %w", err)
+		}
+		if d == "" {
+			return action.Inputf("to", "%s=%s: no deployment of %s recorded by a deployer holds its digest; add a line %s=sha256:…", k, abbrev(p.to[k]), p.env, dk)
+		}
+		p.to[dk] = d
+	}
+	return nil
 }
 
 // edits are the versions plus a hold in each object holding one. A key
