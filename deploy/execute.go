@@ -89,7 +89,7 @@ func oneService(keys []string) string {
 func versionVars(version string, values map[string]string) []string {
 	all, _ := json.Marshal(values)
 	env := []string{"VERSION=" + version, "VERSIONS_JSON=" + string(all)}
-	for _, k := range sortedKeys(values) {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
 		env = append(env, "VERSION_"+varName(k)+"="+values[k])
 	}
 	return env
@@ -119,12 +119,12 @@ func ServiceVersions(data []byte, patterns []envfile.Pattern, service, versionKe
 	case versionKey != "":
 		v, ok := values[versionKey]
 		if !ok {
-			return nil, "", nil, action.Inputf("version-key", "%s is not a tracked key of service %s (its keys: %s)", strconv.Quote(versionKey), service, strings.Join(sortedKeys(values), ", "))
+			return nil, "", nil, action.Inputf("version-key", "%s is not a tracked key of service %s (its keys: %s)", strconv.Quote(versionKey), service, strings.Join(slices.Sorted(maps.Keys(values)), ", "))
 		}
 		version = v
 	default:
 		if version = envdiff.ServiceVersion(service, values); version == "" {
-			return nil, "", nil, action.Inputf("version-key", "is needed: service %s has no %s.tag and several keys (%s); name the one that is VERSION", service, service, strings.Join(sortedKeys(values), ", "))
+			return nil, "", nil, action.Inputf("version-key", "is needed: service %s has no %s.tag and several keys (%s); name the one that is VERSION", service, service, strings.Join(slices.Sorted(maps.Keys(values)), ", "))
 		}
 	}
 	return append([]string{"SERVICE=" + service}, versionVars(version, values)...), version, values, nil
@@ -222,7 +222,7 @@ func runDeploy(ctx context.Context, r *action.Runtime, ev *event.Context, c comm
 		// The environment's file is what this input points at.
 		return action.Inputf("environment", "%s: %s: %v", envName, file, err)
 	}
-	for _, k := range sortedKeys(values) {
+	for _, k := range slices.Sorted(maps.Keys(values)) {
 		if strings.ContainsFunc(values[k], func(c rune) bool { return c < 0x20 || c == 0x7f }) {
 			// No version has a line break: it would reach the version output
 			// and the command's environment as lines of their own.

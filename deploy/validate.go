@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -224,7 +225,7 @@ func (v *validator) run(ctx context.Context) ([]Problem, []string, error) {
 		if len(vals) == 0 {
 			v.add(rel, 0, "tracked", "no tracked key (%s) in the file", strings.Join(v.cfg.tracked, ", "))
 		}
-		for _, k := range sortedKeys(vals) {
+		for _, k := range slices.Sorted(maps.Keys(vals)) {
 			if tag, ok := envfile.TagOf(k); ok {
 				// A digest is checked for form only: it names an image, not
 				// a commit, so no app repository is asked about it.
@@ -307,9 +308,9 @@ func (v *validator) commitsExist(ctx context.Context, head map[string]map[string
 		return nil
 	}
 	seen := map[string]bool{}
-	for _, env := range sortedKeys(head) {
+	for _, env := range slices.Sorted(maps.Keys(head)) {
 		rel, _ := envFile(v.cfg.dir, env)
-		for _, k := range sortedKeys(head[env]) {
+		for _, k := range slices.Sorted(maps.Keys(head[env])) {
 			sha := head[env][k]
 			if !refname.IsFullSHA(sha) {
 				continue
@@ -371,9 +372,9 @@ func (v *validator) versionMoves(ctx context.Context, head, base map[string]map[
 		}
 		return nil
 	}
-	for _, env := range sortedKeys(head) {
+	for _, env := range slices.Sorted(maps.Keys(head)) {
 		rel, _ := envFile(v.cfg.dir, env)
-		for _, k := range sortedKeys(head[env]) {
+		for _, k := range slices.Sorted(maps.Keys(head[env])) {
 			old, val := base[env][k], head[env][k]
 			if old == val {
 				continue
@@ -488,7 +489,7 @@ func (v *validator) promotionOrder(ctx context.Context, head, base map[string]ma
 		env, prev := v.cfg.chain[i], v.cfg.chain[i-1]
 		rel, _ := envFile(v.cfg.dir, env)
 		prevRel, _ := envFile(v.cfg.dir, prev)
-		for _, k := range sortedKeys(head[env]) {
+		for _, k := range slices.Sorted(maps.Keys(head[env])) {
 			val := head[env][k]
 			if base[env][k] == val {
 				continue // not changed by this PR
@@ -691,7 +692,7 @@ func (v *validator) approved(ctx context.Context) (bool, string, error) {
 		}
 		opts.Page = resp.NextPage
 	}
-	for _, login := range sortedKeys(latest) {
+	for _, login := range slices.Sorted(maps.Keys(latest)) {
 		r := latest[login]
 		switch {
 		case r.GetState() != "APPROVED", r.GetCommitID() != v.ev.SHA, login == "", login == v.ev.PRAuthor, slices.Contains(v.cfg.bots, login):
@@ -762,7 +763,7 @@ func jsonDiff(a, b any, at []string, out *[][]string) {
 		for k := range mb {
 			keys[k] = true
 		}
-		for _, k := range sortedKeys(keys) {
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
 			p := append(append([]string{}, at...), k)
 			va, inA := ma[k]
 			vb, inB := mb[k]
@@ -793,7 +794,7 @@ func leaves(v any, at []string, out *[][]string) {
 		if len(m) == 0 {
 			*out = append(*out, at)
 		}
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			leaves(m[k], append(append([]string{}, at...), k), out)
 		}
 	default:
@@ -825,13 +826,4 @@ func lineAt(data []byte, key string) int {
 		return 0
 	}
 	return envfile.LineOf(data, p)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

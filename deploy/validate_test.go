@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -136,7 +138,7 @@ func (f *guardFixture) apiCommit(client *gh.Client, branch string, files map[str
 		must(f.t, err)
 	}
 	var sha string
-	for _, name := range sortedKeys(files) {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		opts := &gh.RepositoryContentFileOptions{Message: gh.String("bump " + name), Content: []byte(files[name]), Branch: gh.String(branch)}
 		if cur, _, _, err := client.Repositories.GetContents(ctx, "acme", f.infra, name, &gh.RepositoryContentGetOptions{Ref: branch}); err == nil {
 			opts.SHA = cur.SHA

@@ -179,8 +179,12 @@ func (w *writer) jitter(ctx context.Context, lo, hi int64) error {
 
 func valuesIn(content []byte, edits []envfile.Edit) map[string]string {
 	m := map[string]string{}
+	doc, err := envfile.Parse(content)
+	if err != nil {
+		return m
+	}
 	for _, e := range edits {
-		if v, ok, _ := envfile.Get(content, e.Path); ok {
+		if v, ok, _ := doc.Get(e.Path); ok {
 			m[e.Path.String()] = v
 		}
 	}

@@ -16,11 +16,11 @@ import (
 
 // snapshot is the base branch as read at one moment.
 type snapshot struct {
-	sha      string // the base's commit
-	content  []byte // the environment file
-	blob     string // its blob SHA: the compare-and-swap token of a contents write
-	source   []byte // the promote-from file
-	services []byte // the services map, nil when there is none
+	sha      string            // the base's commit
+	content  []byte            // the environment file
+	blob     string            // its blob SHA: the compare-and-swap token of a contents write
+	source   *envfile.Document // the promote-from file, parsed once
+	services []byte            // the services map, nil when there is none
 }
 
 // repoErr is a failed read of the infra repository itself: a 404 means the
@@ -57,7 +57,10 @@ func (u *Updater) read(ctx context.Context, base string) (*snapshot, error) {
 		defer wg.Done()
 		s.content, s.blob, fileErr = u.file(ctx, c.File, base, true)
 		if fileErr == nil && c.PromoteFrom != "" {
-			s.source, _, srcErr = u.file(ctx, c.PromoteFile, base, true)
+			var src []byte
+			if src, _, srcErr = u.file(ctx, c.PromoteFile, base, true); srcErr == nil {
+				s.source, srcErr = envfile.Parse(src)
+			}
 		}
 	}()
 	go func() {
@@ -130,7 +133,7 @@ func (u *Updater) edits(s *snapshot) ([]envfile.Edit, error) {
 	}
 	keys := c.PromoteKeys
 	if len(keys) == 0 {
-		vals, err := envfile.Values(s.source, nil)
+		vals, err := s.source.Values(nil)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.PromoteFile, err)
 		}
@@ -164,7 +167,7 @@ func (u *Updater) edits(s *snapshot) ([]envfile.Edit, error) {
 				continue
 			}
 			d := k.Sibling(envfile.DigestKey)
-			if _, ok, _ := envfile.Get(s.source, d); ok && !listed[d.String()] {
+			if _, ok, _ := s.source.Get(d); ok && !listed[d.String()] {
 				keys = append(keys, d)
 				listed[d.String()] = true
 			}
@@ -172,7 +175,7 @@ func (u *Updater) edits(s *snapshot) ([]envfile.Edit, error) {
 	}
 	var edits []envfile.Edit
 	for _, k := range keys {
-		v, ok, err := envfile.Get(s.source, k)
+		v, ok, err := s.source.Get(k)
 		if err != nil {
 			return nil, fmt.Errorf("promote from %s: %s: %w", c.PromoteFrom, k.String(), err)
 		}
@@ -190,10 +193,14 @@ func (u *Updater) edits(s *snapshot) ([]envfile.Edit, error) {
 // dropHeld removes edits whose value sits in an object with a non-empty
 // "hold" string: the documented way to pin a version during a rollback.
 func (u *Updater) dropHeld(content []byte, edits []envfile.Edit) ([]envfile.Edit, []string) {
+	doc, err := envfile.Parse(content)
+	if err != nil {
+		return edits, nil // plan's edit of the file reports it
+	}
 	var keep []envfile.Edit
 	var held []string
 	for _, e := range edits {
-		if reason, ok := envfile.Hold(content, e.Path); ok {
+		if reason, ok := doc.Hold(e.Path); ok {
 			held = append(held, fmt.Sprintf("%s (%s)", e.Path.String(), reason))
 			u.Notice("%s in %s is held (%s): automation leaves it alone", e.Path.String(), u.Cfg.File, reason)
 			continue

@@ -23,23 +23,17 @@ func (e *TypeError) Error() string {
 var ErrNotFound = errors.New("key not found")
 
 // Get returns the string at p. A missing key is ("", false, nil); a value of
-// another type, or a non-object on the way down, is a *TypeError.
+// another type, or a non-object on the way down, is a *TypeError. To ask one
+// file several things, Parse it once and ask the Document.
 func Get(data []byte, p Path) (value string, exists bool, err error) {
 	if p.IsZero() {
 		return "", false, errors.New("empty key path")
 	}
-	d, err := parse(data, 0)
+	x, err := Parse(data)
 	if err != nil {
 		return "", false, err
 	}
-	n, ok, err := d.find(p.segs)
-	if err != nil || !ok {
-		return "", false, err
-	}
-	if n.kind != kindString {
-		return "", true, d.typeError(n, kindString)
-	}
-	return n.str, true, nil
+	return x.Get(p)
 }
 
 // find looks p up, failing when something on the way is not an object.
@@ -65,19 +59,11 @@ func (d *doc) typeError(n node, want kind) *TypeError {
 // LineOf returns the 1-based line where the value at p starts, for
 // annotations; 0 when data is invalid or p is not there.
 func LineOf(data []byte, p Path) int {
-	if p.IsZero() {
-		return 0
-	}
-	d, err := parse(data, 0)
+	x, err := Parse(data)
 	if err != nil {
 		return 0
 	}
-	n, ok := d.lookup(p.segs)
-	if !ok {
-		return 0
-	}
-	line, _ := position(data, n.start)
-	return line
+	return x.LineOf(p)
 }
 
 // Values validates data and returns every value the patterns track (nil
@@ -87,18 +73,11 @@ func LineOf(data []byte, p Path) int {
 // written as a number would otherwise never deploy. So is a tracked key whose
 // path cannot be written (it contains a reserved character).
 func Values(data []byte, patterns []Pattern) (map[string]string, error) {
-	if patterns == nil {
-		p, err := ParsePattern(DefaultTracked)
-		if err != nil {
-			return nil, err
-		}
-		patterns = []Pattern{p}
-	}
-	d, err := parse(data, 0)
+	x, err := Parse(data)
 	if err != nil {
 		return nil, err
 	}
-	return d.values(patterns)
+	return x.Values(patterns)
 }
 
 func (d *doc) values(patterns []Pattern) (map[string]string, error) {

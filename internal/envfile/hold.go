@@ -10,11 +10,15 @@ const HoldKey = "hold"
 
 // Hold reports whether the value at p is held, and why.
 func Hold(data []byte, p Path) (reason string, held bool) {
-	if len(p.segs) == 0 {
+	x, err := Parse(data)
+	if err != nil {
 		return "", false
 	}
-	d, err := parse(data, 0)
-	if err != nil {
+	return x.Hold(p)
+}
+
+func (d *doc) hold(p Path) (reason string, held bool) {
+	if len(p.segs) == 0 {
 		return "", false
 	}
 	segs := append(append([]string{}, p.segs[:len(p.segs)-1]...), HoldKey)
