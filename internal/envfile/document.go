@@ -17,9 +17,6 @@ func Parse(data []byte) (*Document, error) {
 	return &Document{d: d}, nil
 }
 
-// Bytes is the file as parsed. The caller must not modify it.
-func (x *Document) Bytes() []byte { return x.d.data }
-
 // Get returns the string at p. A missing key is ("", false, nil); a value of
 // another type, or a non-object on the way down, is a *TypeError.
 func (x *Document) Get(p Path) (value string, exists bool, err error) {
