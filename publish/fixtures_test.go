@@ -99,7 +99,7 @@ func runStep(t *testing.T, ws workspace, so stepOpts, inputs map[string]string, 
 	// Every run checks that the password was masked before the first
 	// request left: an error of that request could otherwise print it
 	// before the runner knows to hide it.
-	log := &lockedBuffer{}
+	log := &steptest.Log{}
 	first := &firstRequest{log: log, inner: so.Transport}
 	if first.inner == nil {
 		first.inner = remote.DefaultTransport
@@ -313,28 +313,10 @@ func getManifest(t *testing.T, ref string, auth authn.Authenticator) (*remote.De
 	return d, &m
 }
 
-// lockedBuffer is a log the step's goroutines and firstRequest share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // firstRequest keeps what the step had logged when its first registry
 // request left.
 type firstRequest struct {
-	log   *lockedBuffer
+	log   *steptest.Log
 	inner http.RoundTripper
 	mu    sync.Mutex
 	seen  bool

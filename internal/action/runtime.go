@@ -85,7 +85,7 @@ func New(o Options) *Runtime {
 		r.Now = time.Now
 	}
 	if r.Sleep == nil {
-		r.Sleep = sleep
+		r.Sleep = Sleep
 	}
 	if r.random == nil {
 		r.random = rand.Reader
@@ -159,8 +159,9 @@ func (r *Runtime) Group(title string, fn func() error) error {
 // GITHUB_OUTPUT, which means the runner is too old for environment files.
 var ErrNoOutputFile = errors.New("GITHUB_OUTPUT is not set: this runner is too old for environment files")
 
-// sleep is the real wait: d, or less if ctx ends first.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep is the real wait: d, or less if ctx ends first (its error). It is
+// every step's default Runtime.Sleep.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -81,16 +81,7 @@ func AttemptTimeout(d time.Duration) Option { return func(c *config) { c.attempt
 // in calls, not time, so a shortened wait meets the same answers.
 func MaxSleep(d time.Duration) Option {
 	return func(c *config) {
-		c.sleep = func(ctx context.Context, wait time.Duration) error {
-			t := time.NewTimer(min(wait, d))
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
+		c.sleep = func(ctx context.Context, wait time.Duration) error { return action.Sleep(ctx, min(wait, d)) }
 	}
 }
 
@@ -142,7 +133,7 @@ func RunWith(t testing.TB, step action.Step, opts ...Option) Result {
 		t.Errorf("steptest: %v", err)
 		return Result{Err: err}
 	}
-	log := &lockedBuffer{}
+	log := &Log{}
 	var stdout io.Writer = log
 	if len(c.tee) > 0 {
 		stdout = io.MultiWriter(append([]io.Writer{log}, c.tee...)...)
@@ -213,20 +204,20 @@ func Leaks(res Result, secrets ...string) []string {
 	return out
 }
 
-// lockedBuffer is the step's stdout: a step may log from several
-// goroutines (a transport's retry lines, say).
-type lockedBuffer struct {
+// Log is a buffer that goroutines may write at once: the step's stdout
+// (a step may log from several goroutines), or a Tee of it.
+type Log struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *Log) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *Log) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
