@@ -66,7 +66,7 @@ func Run(ctx context.Context, r *action.Runtime) error {
 		return err
 	}
 	u := &Updater{
-		GH: client, Cfg: cfg, Now: r.Now,
+		GH: client, Cfg: cfg, Now: r.Now, Sleep: r.Sleep,
 		Log:    r.Infof,
 		Notice: r.Noticef,
 		Warn:   r.Warningf,

@@ -73,16 +73,7 @@ func (u *Updater) defaults() {
 		u.Warn = u.Log
 	}
 	if u.Sleep == nil {
-		u.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
+		u.Sleep = action.Sleep
 	}
 	if u.Now == nil {
 		u.Now = time.Now

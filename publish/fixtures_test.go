@@ -27,7 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/cicd-excellence/actions/internal/action"
+	"github.com/cicd-excellence/actions/internal/testkit/steptest"
 )
 
 // The commit every workspace holds; its committer time is in +02:00 so the
@@ -65,21 +65,23 @@ func newWorkspace(t *testing.T) workspace {
 }
 
 // result is what one run of the step left behind.
-type result struct {
-	Outputs map[string]string
-	Log     string
-	Summary string
-	Err     error
-}
+type result = steptest.Result
 
 // secrets are the passwords the tests use: runStep fails a test that finds
 // one anywhere a user could read it.
 var secrets = []string{"correct-Horse-battery-St4ple", "wrong-Pa55word-XYZ"}
 
-// runStep runs the step in-process as the runner would: inputs from INPUT_*
-// variables, outputs through a real GITHUB_OUTPUT file, the error reported
-// as main reports it.
-func runStep(t *testing.T, ws workspace, o Options, inputs map[string]string, env ...string) result {
+// runStep runs the step in-process as the runner would (steptest): inputs
+// from INPUT_* variables, outputs through a real GITHUB_OUTPUT file, the
+// error reported as main reports it, the passwords scanned for.
+// stepOpts are the step's own options and the runtime's transport.
+type stepOpts struct {
+	Options
+	Transport http.RoundTripper
+}
+
+func runStep(t *testing.T, ws workspace, so stepOpts, inputs map[string]string, env ...string) result {
+	o := so.Options
 	t.Helper()
 	if o.Backoff.Steps == 0 {
 		o.Backoff = fastBackoff
@@ -87,59 +89,34 @@ func runStep(t *testing.T, ws workspace, o Options, inputs map[string]string, en
 	if o.Keychain == nil {
 		o.Keychain = staticKeychain{} // never the machine's docker login
 	}
-	dir := t.TempDir()
-	out, summary := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
 	base := []string{
-		"GITHUB_ACTIONS=true", "GITHUB_OUTPUT=" + out, "GITHUB_STEP_SUMMARY=" + summary,
 		"GITHUB_EVENT_NAME=push", "GITHUB_SHA=" + ws.SHA, "GITHUB_REF=refs/heads/main",
 		"GITHUB_REPOSITORY=cicd-excellence/app", "GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=4242",
-		"RUNNER_TEMP=" + dir,
 	}
 	for k, v := range inputs {
 		base = append(base, "INPUT_"+strings.ToUpper(strings.ReplaceAll(k, "-", "_"))+"="+v)
 	}
-	log := &lockedBuffer{}
 	// Every run checks that the password was masked before the first
 	// request left: an error of that request could otherwise print it
 	// before the runner knows to hide it.
-	first := &firstRequest{log: log, inner: o.Transport}
+	log := &steptest.Log{}
+	first := &firstRequest{log: log, inner: so.Transport}
 	if first.inner == nil {
 		first.inner = remote.DefaultTransport
 	}
-	o.Transport = first
-	r := action.New(action.Options{Env: append(base, env...), Stdout: log, WorkDir: ws.Dir, Manifest: action.MustParseManifest(manifest)})
-	err := NewStep(o).Run(context.Background(), r)
-	action.Report(r.Stdout, true, err)
-	res := result{Log: log.String(), Err: err}
+	res := steptest.RunWith(t, NewStep(o), steptest.WorkDir(ws.Dir), steptest.Env(append(base, env...)...),
+		steptest.Transport(first), steptest.Tee(log), steptest.SecretScan(secrets...))
 	if pw := strings.TrimSpace(inputs["password"]); pw != "" {
 		if seen, logThen := first.state(); seen && !strings.Contains(logThen, "::add-mask::"+pw+"\n") {
 			t.Errorf("the password was not masked before the first registry request; log then:\n%s", logThen)
 		}
 	}
 	t.Logf("step log:\n%s", res.Log)
-	data, _ := os.ReadFile(out)
-	res.Outputs, _ = action.ParseOutputFile(string(data))
-	s, _ := os.ReadFile(summary)
-	res.Summary = string(s)
 	if res.Summary != "" {
 		t.Logf("job summary:\n%s", res.Summary)
 	}
-	errText := ""
-	if err != nil {
-		errText = err.Error()
-	}
-	for _, sec := range secrets {
-		for _, line := range strings.Split(res.Log, "\n") {
-			if strings.Contains(line, sec) && !strings.HasPrefix(line, "::add-mask::") {
-				t.Errorf("a password is in the log: %q", line)
-			}
-		}
-		if strings.Contains(errText, sec) || strings.Contains(res.Summary, sec) || strings.Contains(string(data), sec) {
-			t.Errorf("a password is in the error, summary or outputs")
-		}
-	}
 	// Nothing is left in RUNNER_TEMP.
-	if left, _ := filepath.Glob(filepath.Join(dir, "publish-*")); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(res.RunnerTemp, "publish-*")); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
 	return res
@@ -336,28 +313,10 @@ func getManifest(t *testing.T, ref string, auth authn.Authenticator) (*remote.De
 	return d, &m
 }
 
-// lockedBuffer is a log the step's goroutines and firstRequest share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // firstRequest keeps what the step had logged when its first registry
 // request left.
 type firstRequest struct {
-	log   *lockedBuffer
+	log   *steptest.Log
 	inner http.RoundTripper
 	mu    sync.Mutex
 	seen  bool

@@ -8,10 +8,10 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"net/http"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -29,7 +29,8 @@ var manifest []byte
 var Step = NewStep(Options{})
 
 // Options change how the step reaches registries. The zero value is what the
-// action runs with; tests shorten the backoff and supply credentials.
+// action runs with; tests shorten the backoff and supply credentials (and
+// set the HTTP transport, like every step's, through action.Options).
 type Options struct {
 	// Backoff bounds the retries of every registry request and blob upload.
 	// Zero: DefaultBackoff.
@@ -37,9 +38,6 @@ type Options struct {
 	// Keychain gives credentials when username and password are not used.
 	// Nil: authn.DefaultKeychain (docker login's config.json, then anonymous).
 	Keychain authn.Keychain
-	// Transport is the HTTP transport under the retries. Nil:
-	// remote.DefaultTransport.
-	Transport http.RoundTripper
 }
 
 // NewStep returns the publish step with o.
@@ -92,7 +90,7 @@ func run(ctx context.Context, r *action.Runtime, o Options) error {
 	ref := c.Image + "@" + digest.String()
 	r.Infof("source: %s", a.Description)
 	r.Infof("digest: %s", digest)
-	for _, k := range sortedKeys(c.Annotations) {
+	for _, k := range slices.Sorted(maps.Keys(c.Annotations)) {
 		r.Infof("annotation %s=%s", k, c.Annotations[k])
 	}
 
@@ -197,7 +195,7 @@ func finish(r *action.Runtime, c *config, a *artifact, digest v1.Hash, ref strin
 		fmt.Fprintf(&b, "| %s | %s |\n", action.MDCode(t), states[i])
 	}
 	b.WriteString("\n| Annotation | Value |\n|---|---|\n")
-	for _, k := range sortedKeys(c.Annotations) {
+	for _, k := range slices.Sorted(maps.Keys(c.Annotations)) {
 		fmt.Fprintf(&b, "| %s | %s |\n", action.MDCode(k), action.MDCode(c.Annotations[k]))
 	}
 	if c.RunURL != "" {
@@ -293,15 +291,6 @@ func tempRoot(r *action.Runtime) string {
 		return d
 	}
 	return os.TempDir()
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func or(s, def string) string {

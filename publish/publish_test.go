@@ -90,7 +90,7 @@ func TestPublishOCILayoutImage(t *testing.T) {
 	src := writeLayout(t, ws, "dist/oci", img)
 	repo := reg.Host + "/org/api"
 
-	res := runStep(t, ws, Options{}, map[string]string{"image": repo, "source": src, "tags": "v1.2.3", "insecure": "true"})
+	res := runStep(t, ws, stepOpts{}, map[string]string{"image": repo, "source": src, "tags": "v1.2.3", "insecure": "true"})
 	m := checkPushed(t, res, ws, repo, []string{ws.SHA, "v1.2.3"}, nil)
 
 	if m.MediaType != types.OCIManifestSchema1 || len(m.Layers) != 2 {
@@ -124,7 +124,7 @@ func TestPublishOCILayoutIndex(t *testing.T) {
 	src := writeLayout(t, ws, "out", testImage(t, "amd", amd64), testImage(t, "arm", v1.Platform{OS: "linux", Architecture: "arm64"}))
 	repo := reg.Host + "/org/multi"
 
-	res := runStep(t, ws, Options{}, map[string]string{"image": repo, "source": src})
+	res := runStep(t, ws, stepOpts{}, map[string]string{"image": repo, "source": src})
 	if res.Err != nil {
 		t.Fatalf("%v\n%s", res.Err, res.Log)
 	}
@@ -159,7 +159,7 @@ func TestPublishDockerArchive(t *testing.T) {
 			gzipFile(t, filepath.Join(ws.Dir, src), filepath.Join(ws.Dir, "image.tar.gz"))
 			src, repo = "image.tar.gz", reg.Host+"/org/gzipped"
 		}
-		res := runStep(t, ws, Options{}, map[string]string{"image": repo, "source": src})
+		res := runStep(t, ws, stepOpts{}, map[string]string{"image": repo, "source": src})
 		m := checkPushed(t, res, ws, repo, []string{ws.SHA}, nil)
 		// Docker media types become OCI ones (annotations are OCI), the
 		// config stays the build's.
@@ -206,7 +206,7 @@ func TestPublishFiles(t *testing.T) {
 	os.MkdirAll(filepath.Join(ws.Dir, "dist", "site", "empty"), 0o755)
 	repo := reg.Host + "/org/site"
 
-	res := runStep(t, ws, Options{}, map[string]string{"image": repo, "source": "dist/site\ndist/sbom.json", "artifact-type": "application/vnd.example.site.v1"})
+	res := runStep(t, ws, stepOpts{}, map[string]string{"image": repo, "source": "dist/site\ndist/sbom.json", "artifact-type": "application/vnd.example.site.v1"})
 	m := checkPushed(t, res, ws, repo, []string{ws.SHA}, nil)
 
 	if m.ArtifactType != "application/vnd.example.site.v1" || m.Config.MediaType != EmptyConfigMediaType || m.Config.Size != 2 {
@@ -283,7 +283,7 @@ func TestFilesReproducible(t *testing.T) {
 		}
 		// created is given: the two checkouts' commits differ only by SHA
 		// otherwise, and revision pins that too.
-		res := runStep(t, ws, Options{}, map[string]string{
+		res := runStep(t, ws, stepOpts{}, map[string]string{
 			"image": "registry.example.com/org/files", "source": "out", "publish": "false",
 			"revision": strings.Repeat("ab", 20), "created": "2024-01-01T00:00:00Z",
 		})
@@ -303,11 +303,11 @@ func TestImmutableTags(t *testing.T) {
 	ws := newWorkspace(t)
 	repo := reg.Host + "/org/api"
 	in := map[string]string{"image": repo, "source": writeLayout(t, ws, "first", testImage(t, "first", amd64)), "tags": "v1"}
-	first := runStep(t, ws, Options{}, in)
+	first := runStep(t, ws, stepOpts{}, in)
 	checkPushed(t, first, ws, repo, []string{ws.SHA, "v1"}, nil)
 
 	// Idempotent rerun: the same build again succeeds and says so.
-	again := runStep(t, ws, Options{}, in)
+	again := runStep(t, ws, stepOpts{}, in)
 	checkPushed(t, again, ws, repo, []string{ws.SHA, "v1"}, nil)
 	if again.Outputs["digest"] != first.Outputs["digest"] {
 		t.Errorf("rerun digest %s, first %s", again.Outputs["digest"], first.Outputs["digest"])
@@ -318,7 +318,7 @@ func TestImmutableTags(t *testing.T) {
 
 	// A different build of the same commit: refused, nothing pushed, not
 	// even the new tag v2 that did not exist.
-	other := runStep(t, ws, Options{}, map[string]string{"image": repo, "source": writeLayout(t, ws, "second", testImage(t, "second", amd64)), "tags": "v2, v1"})
+	other := runStep(t, ws, stepOpts{}, map[string]string{"image": repo, "source": writeLayout(t, ws, "second", testImage(t, "second", amd64)), "tags": "v2, v1"})
 	if other.Err == nil {
 		t.Fatal("a different digest overwrote the tags")
 	}
@@ -342,7 +342,7 @@ func TestImmutableTags(t *testing.T) {
 	}
 
 	// A partial rerun: one tag there with the same digest, one new.
-	more := runStep(t, ws, Options{}, map[string]string{"image": repo, "source": "first", "tags": "v1, v1.0"})
+	more := runStep(t, ws, stepOpts{}, map[string]string{"image": repo, "source": "first", "tags": "v1, v1.0"})
 	checkPushed(t, more, ws, repo, []string{ws.SHA, "v1", "v1.0"}, nil)
 	if !strings.Contains(more.Summary, "already there") || !strings.Contains(more.Summary, "pushed") {
 		t.Errorf("summary:\n%s", more.Summary)
@@ -361,7 +361,7 @@ func TestDryRunPushesNothing(t *testing.T) {
 	src := writeDockerArchive(t, ws, "image.tar", testImage(t, "dry", amd64))
 	repo := reg.Host + "/org/api"
 	// Credentials that would fail: a dry run does not use them.
-	dry := runStep(t, ws, Options{}, map[string]string{"image": repo, "source": src, "publish": "false", "tags": "v9", "username": "u", "password": secrets[1]})
+	dry := runStep(t, ws, stepOpts{}, map[string]string{"image": repo, "source": src, "publish": "false", "tags": "v9", "username": "u", "password": secrets[1]})
 	if dry.Err != nil {
 		t.Fatalf("%v\n%s", dry.Err, dry.Log)
 	}
@@ -372,7 +372,7 @@ func TestDryRunPushesNothing(t *testing.T) {
 		t.Errorf("dry run log/summary:\n%s\n%s", dry.Log, dry.Summary)
 	}
 	// What the dry run announced is what a publishing run pushes.
-	real := runStep(t, ws, Options{}, map[string]string{"image": repo, "source": src, "tags": "v9"})
+	real := runStep(t, ws, stepOpts{}, map[string]string{"image": repo, "source": src, "tags": "v9"})
 	checkPushed(t, real, ws, repo, []string{ws.SHA, "v9"}, nil)
 	if real.Outputs["digest"] != dry.Outputs["digest"] || real.Outputs["tags"] != dry.Outputs["tags"] {
 		t.Errorf("dry run said %v, the push did %v", dry.Outputs, real.Outputs)
@@ -425,7 +425,7 @@ func TestBadSources(t *testing.T) {
 			if tc.publish != "" {
 				in["publish"] = tc.publish
 			}
-			res := runStep(t, ws, Options{}, in)
+			res := runStep(t, ws, stepOpts{}, in)
 			if res.Err == nil {
 				t.Fatalf("no error\n%s", res.Log)
 			}
@@ -484,7 +484,7 @@ func TestBadInputs(t *testing.T) {
 			for k, v := range tc.in {
 				in[k] = v
 			}
-			res := runStep(t, ws, Options{}, in)
+			res := runStep(t, ws, stepOpts{}, in)
 			var ie *action.InputError
 			if !errors.As(res.Err, &ie) || ie.Input != tc.input || !strings.Contains(res.Err.Error(), tc.want) {
 				t.Errorf("err = %v, want an input error naming %q with %q", res.Err, tc.input, tc.want)
@@ -501,7 +501,7 @@ func TestUppercaseImageIsLowered(t *testing.T) {
 	reg := startRegistry(t, nil)
 	ws := newWorkspace(t)
 	src := writeLayout(t, ws, "oci", testImage(t, "upper", amd64))
-	res := runStep(t, ws, Options{}, map[string]string{"image": reg.Host + "/Cicd-Excellence/App", "source": src})
+	res := runStep(t, ws, stepOpts{}, map[string]string{"image": reg.Host + "/Cicd-Excellence/App", "source": src})
 	checkPushed(t, res, ws, reg.Host+"/cicd-excellence/app", []string{ws.SHA}, nil)
 	if !strings.Contains(res.Log, "upper case letters, which registries refuse: using "+reg.Host+"/cicd-excellence/app") {
 		t.Errorf("the lowered name is not logged:\n%s", res.Log)
@@ -514,7 +514,7 @@ func TestRegistryDown(t *testing.T) {
 	src := writeLayout(t, ws, "oci", testImage(t, "down", amd64))
 	host := freeAddr(t) // closed again: nothing listens there
 	start := time.Now()
-	res := runStep(t, ws, Options{}, map[string]string{"image": host + "/org/api", "source": src, "insecure": "true"})
+	res := runStep(t, ws, stepOpts{}, map[string]string{"image": host + "/org/api", "source": src, "insecure": "true"})
 	elapsed := time.Since(start)
 	if res.Err == nil {
 		t.Fatal("pushed to nothing")
@@ -541,7 +541,7 @@ func TestCredentials(t *testing.T) {
 	auth := &authn.Basic{Username: "pusher", Password: good}
 
 	t.Run("wrong password", func(t *testing.T) {
-		res := runStep(t, ws, Options{}, map[string]string{"image": repo, "source": src, "username": "pusher", "password": secrets[1]})
+		res := runStep(t, ws, stepOpts{}, map[string]string{"image": repo, "source": src, "username": "pusher", "password": secrets[1]})
 		want := "push " + repo + ":" + ws.SHA + ": 401 Unauthorized: check username/password"
 		if res.Err == nil || !strings.HasPrefix(res.Err.Error(), want) {
 			t.Fatalf("err = %v, want it to start with %q", res.Err, want)
@@ -553,20 +553,20 @@ func TestCredentials(t *testing.T) {
 	t.Run("workflow token is not sent to another registry", func(t *testing.T) {
 		// The defaults (github.actor and github.token) go to ghcr.io only;
 		// here they would be right, and are still not sent.
-		res := runStep(t, ws, Options{}, map[string]string{"image": repo, "source": src, "username": "pusher", "password": good}, "PUBLISH_DEFAULT_CREDENTIALS=true")
+		res := runStep(t, ws, stepOpts{}, map[string]string{"image": repo, "source": src, "username": "pusher", "password": good}, "PUBLISH_DEFAULT_CREDENTIALS=true")
 		if res.Err == nil || !strings.Contains(res.Err.Error(), "401 Unauthorized: no credentials were sent: the workflow token goes to GitHub's registry only") {
 			t.Fatalf("err = %v", res.Err)
 		}
 	})
 	t.Run("docker login credentials", func(t *testing.T) {
-		res := runStep(t, ws, Options{Keychain: staticKeychain{host: reg.Host, auth: auth}}, map[string]string{"image": repo, "source": src, "username": "pusher", "password": good, "tags": "from-keychain"}, "PUBLISH_DEFAULT_CREDENTIALS=true")
+		res := runStep(t, ws, stepOpts{Options: Options{Keychain: staticKeychain{host: reg.Host, auth: auth}}}, map[string]string{"image": repo, "source": src, "username": "pusher", "password": good, "tags": "from-keychain"}, "PUBLISH_DEFAULT_CREDENTIALS=true")
 		checkPushed(t, res, ws, repo, []string{ws.SHA, "from-keychain"}, auth)
 		if !strings.Contains(res.Log, "credentials: the docker login credentials for "+reg.Host) {
 			t.Errorf("log does not say which credentials:\n%s", res.Log)
 		}
 	})
 	t.Run("username and password", func(t *testing.T) {
-		res := runStep(t, ws, Options{}, map[string]string{"image": repo, "source": src, "username": "pusher", "password": good, "tags": "from-keychain, explicit"})
+		res := runStep(t, ws, stepOpts{}, map[string]string{"image": repo, "source": src, "username": "pusher", "password": good, "tags": "from-keychain, explicit"})
 		checkPushed(t, res, ws, repo, []string{ws.SHA, "from-keychain", "explicit"}, auth)
 	})
 }
@@ -578,7 +578,7 @@ func TestCreatedFallsBackToEpoch(t *testing.T) {
 	writeFiles(t, ws.Dir, map[string]string{"f.txt": "f"})
 	const note = "created is 1970-01-01T00:00:00Z; check out the repository (actions/checkout) or set created"
 	for _, publish := range []string{"false", "true"} {
-		res := runStep(t, ws, Options{}, map[string]string{"image": reg.Host + "/org/x", "source": "f.txt", "publish": publish})
+		res := runStep(t, ws, stepOpts{}, map[string]string{"image": reg.Host + "/org/x", "source": "f.txt", "publish": publish})
 		if res.Err != nil {
 			t.Fatal(res.Err)
 		}
@@ -634,10 +634,10 @@ func TestOCILayoutTarball(t *testing.T) {
 	tarDir(t, filepath.Join(ws.Dir, dir), filepath.Join(ws.Dir, "image-oci.tar"))
 	gzipFile(t, filepath.Join(ws.Dir, "image-oci.tar"), filepath.Join(ws.Dir, "image-oci.tar.gz"))
 
-	fromDir := runStep(t, ws, Options{}, map[string]string{"image": reg.Host + "/org/api", "source": dir, "publish": "false"})
+	fromDir := runStep(t, ws, stepOpts{}, map[string]string{"image": reg.Host + "/org/api", "source": dir, "publish": "false"})
 	for _, src := range []string{"image-oci.tar", "image-oci.tar.gz"} {
 		repo := reg.Host + "/org/" + strings.ReplaceAll(src, ".", "-")
-		res := runStep(t, ws, Options{}, map[string]string{"image": repo, "source": src})
+		res := runStep(t, ws, stepOpts{}, map[string]string{"image": repo, "source": src})
 		checkPushed(t, res, ws, repo, []string{ws.SHA}, nil)
 		if res.Outputs["digest"] != fromDir.Outputs["digest"] {
 			t.Errorf("%s: digest %s, the layout directory gives %s", src, res.Outputs["digest"], fromDir.Outputs["digest"])
@@ -751,7 +751,7 @@ func TestRegistryFaults(t *testing.T) {
 			}
 			return nil, nil
 		}}
-		res := runStep(t, ws, Options{Transport: ft}, map[string]string{"image": repo, "source": src})
+		res := runStep(t, ws, stepOpts{Transport: ft}, map[string]string{"image": repo, "source": src})
 		checkPushed(t, res, ws, repo, []string{ws.SHA}, nil)
 		if strings.Contains(res.Log, "_state=") {
 			t.Errorf("upload session state (a query string) logged:\n%s", res.Log)
@@ -770,7 +770,7 @@ func TestRegistryFaults(t *testing.T) {
 			}
 			return nil, nil
 		}}
-		res := runStep(t, ws, Options{Transport: ft}, map[string]string{"image": repo, "source": src})
+		res := runStep(t, ws, stepOpts{Transport: ft}, map[string]string{"image": repo, "source": src})
 		want := "push " + repo + ":" + ws.SHA + ": 500 Internal Server Error: the registry failed (gave up after 3 failed attempts)"
 		if res.Err == nil || res.Err.Error() != want {
 			t.Fatalf("err = %v, want %q", res.Err, want)
@@ -787,7 +787,7 @@ func TestRegistryFaults(t *testing.T) {
 			}
 			return nil, nil
 		}}
-		res := runStep(t, ws, Options{Transport: ft}, map[string]string{"image": repo, "source": src, "username": "u", "password": secrets[0]})
+		res := runStep(t, ws, stepOpts{Transport: ft}, map[string]string{"image": repo, "source": src, "username": "u", "password": secrets[0]})
 		if res.Err == nil || !strings.HasPrefix(res.Err.Error(), "push "+repo+":"+ws.SHA+": 403 Forbidden: these credentials may not push to "+repo) {
 			t.Fatalf("err = %v", res.Err)
 		}

@@ -91,14 +91,14 @@ func newRegistry(ctx context.Context, r *action.Runtime, c *config, serverURL st
 		r:       r,
 		repo:    c.Repo,
 		github:  isGitHubRegistry(c.Repo.RegistryStr(), serverURL),
-		base:    o.Transport,
+		base:    remote.DefaultTransport,
 		backoff: o.Backoff,
+	}
+	if r.HTTPClient != nil && r.HTTPClient.Transport != nil {
+		g.base = r.HTTPClient.Transport // the runtime's transport, under the retries
 	}
 	if c.Password != "" {
 		g.secrets = append(g.secrets, c.Password)
-	}
-	if g.base == nil {
-		g.base = remote.DefaultTransport
 	}
 	if g.backoff.Steps == 0 {
 		g.backoff = DefaultBackoff

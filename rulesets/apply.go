@@ -3,6 +3,8 @@ package rulesets
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/cicd-excellence/actions/internal/ghclient"
@@ -214,7 +216,7 @@ func ownRulesets(live []LiveRuleset) map[string]LiveRuleset {
 
 func unknownRuleNotes(d Ruleset) []string {
 	var out []string
-	for _, t := range sortedKeys(rulesByType(d.Body["rules"])) {
+	for _, t := range slices.Sorted(maps.Keys(rulesByType(d.Body["rules"]))) {
 		if !KnownRuleTypes[t] {
 			out = append(out, fmt.Sprintf("rule %s is a type this action does not know: applied and compared as raw JSON", t))
 		}

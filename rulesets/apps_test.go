@@ -34,8 +34,8 @@ func TestPresetsBindTheBotAndTheCheck(t *testing.T) {
 	must(f.srv.AddAppToken("ghs_bot", appBot, githubtest.Permissions{"contents": githubtest.Write, "pull_requests": githubtest.Write}, "acme/app"))
 	f.srv.AddToken(malloryToken, "mallory", githubtest.Write)
 	res := f.run(t, "INPUT_COMMAND=apply", "INPUT_PRESET=default, bot-branches, hotfixes", "INPUT_REQUIRED_CHECKS=validate", "INPUT_BYPASS_APP_ID=4242")
-	if res.err != nil {
-		t.Fatalf("apply: %v\n%s", res.err, res.log)
+	if res.Err != nil {
+		t.Fatalf("apply: %v\n%s", res.Err, res.Log)
 	}
 	mallory, bot := f.client(t, malloryToken), f.client(t, "ghs_bot")
 	open := func(branch string) (int, string) {

@@ -200,7 +200,7 @@ func RequiredCheckControls(branch string, rules []ruleIn, o PresetOptions) []Con
 				case !visible:
 					hidden = append(hidden, hiddenWhy(ri))
 				case len(actors) > 0:
-					bypassable = append(bypassable, fmt.Sprintf("%s, which %s may bypass", ri.from, strings.Join(sortedKeys(actors), ", ")))
+					bypassable = append(bypassable, fmt.Sprintf("%s, which %s may bypass", ri.from, strings.Join(slices.Sorted(maps.Keys(actors)), ", ")))
 				default:
 					unbypassable = append(unbypassable, ri.from)
 					switch id, ok := intValue(m["integration_id"]); {
@@ -294,7 +294,7 @@ func OwnedRefsControl(id, refs string, rules []ruleIn, need []string, ownerID in
 				continue
 			}
 			var extra []string
-			for _, k := range sortedKeys(actors) {
+			for _, k := range slices.Sorted(maps.Keys(actors)) {
 				if k != owner {
 					extra = append(extra, k)
 				}
@@ -351,7 +351,7 @@ func HotfixesControl(rules []ruleIn, botID int64) Control {
 			continue
 		}
 		var extra []string
-		for _, k := range sortedKeys(actors) {
+		for _, k := range slices.Sorted(maps.Keys(actors)) {
 			if mode, _ := actors[k]["bypass_mode"].(string); k != appKey(botID) || mode != "pull_request" {
 				extra = append(extra, k+" ("+mode+")")
 			}

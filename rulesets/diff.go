@@ -3,7 +3,8 @@ package rulesets
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -75,7 +76,7 @@ func Diff(desired Ruleset, live map[string]any) []Change {
 	}
 
 	wantRules, liveRules := rulesByType(want["rules"]), rulesByType(live["rules"])
-	for _, t := range sortedKeys(wantRules) {
+	for _, t := range slices.Sorted(maps.Keys(wantRules)) {
 		item := "rule " + t
 		lr, ok := liveRules[t]
 		if !ok {
@@ -88,7 +89,7 @@ func Diff(desired Ruleset, live map[string]any) []Change {
 			}
 		}
 	}
-	for _, t := range sortedKeys(liveRules) {
+	for _, t := range slices.Sorted(maps.Keys(liveRules)) {
 		if _, ok := wantRules[t]; ok {
 			continue
 		}
@@ -119,7 +120,7 @@ func BypassVisible(live map[string]any) bool {
 func diffBypass(want, live any) []Change {
 	var out []Change
 	wa, la := actorsByKey(want), actorsByKey(live)
-	for _, k := range sortedKeys(wa) {
+	for _, k := range slices.Sorted(maps.Keys(wa)) {
 		subject := "bypass actor " + k
 		wm, _ := wa[k]["bypass_mode"].(string)
 		l, ok := la[k]
@@ -131,7 +132,7 @@ func diffBypass(want, live any) []Change {
 			out = append(out, Change{Item: "bypass actors", Subject: subject, Message: fmt.Sprintf("bypass_mode is %s, want %s%s", strconv.Quote(lm), strconv.Quote(wm), modeRisk(l))})
 		}
 	}
-	for _, k := range sortedKeys(la) {
+	for _, k := range slices.Sorted(maps.Keys(la)) {
 		if _, ok := wa[k]; ok {
 			continue
 		}
@@ -161,7 +162,7 @@ func modeRisk(actor map[string]any) string {
 func AlwaysBypassingApps(live map[string]any) []Change {
 	var out []Change
 	la := actorsByKey(live["bypass_actors"])
-	for _, k := range sortedKeys(la) {
+	for _, k := range slices.Sorted(maps.Keys(la)) {
 		a := la[k]
 		at, _ := a["actor_type"].(string)
 		mode, _ := a["bypass_mode"].(string)
@@ -211,7 +212,7 @@ func compare(want, got any, path string) []string {
 	gm, gok := got.(map[string]any)
 	if wok && gok {
 		var out []string
-		for _, k := range sortedKeys(wm) {
+		for _, k := range slices.Sorted(maps.Keys(wm)) {
 			p := path + "." + k
 			if name, ok := paramNames[k]; ok {
 				p = name + " (" + p + ")"
@@ -318,13 +319,4 @@ func isZero(v any) bool {
 		return len(x) == 0
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

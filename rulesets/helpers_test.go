@@ -1,7 +1,6 @@
 package rulesets
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,8 +12,8 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/steptest"
 )
 
 const (
@@ -87,44 +86,28 @@ func (f *fixture) write(t *testing.T, name, content string) {
 	}
 }
 
-type result struct {
-	out     map[string]string
-	log     string
-	summary string
-	err     error
-}
+// result is one run of the step (steptest's) with the report read back.
+type result struct{ steptest.Result }
 
 func (r result) report(t *testing.T) Report {
 	t.Helper()
 	var rep Report
-	if err := json.Unmarshal([]byte(r.out["report"]), &rep); err != nil {
-		t.Fatalf("report output: %v\n%s", err, r.out["report"])
+	if err := json.Unmarshal([]byte(r.Outputs["report"]), &rep); err != nil {
+		t.Fatalf("report output: %v\n%s", err, r.Outputs["report"])
 	}
 	return rep
 }
 
 // run runs the step as a runner would, with outputs and summary in real
-// files.
+// files, the test's clock and fast retries.
 func (f *fixture) run(t *testing.T, inputs ...string) result {
 	t.Helper()
-	dir := t.TempDir()
-	out, summary := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
 	env := append([]string{
-		"GITHUB_ACTIONS=true", "GITHUB_OUTPUT=" + out, "GITHUB_STEP_SUMMARY=" + summary,
 		"GITHUB_REPOSITORY=acme/app", "GITHUB_API_URL=" + f.srv.APIURL(), "GITHUB_SERVER_URL=" + f.srv.ServerURL(),
-		"GITHUB_WORKSPACE=" + f.workspace, "CICD_EXCELLENCE_RETRY_BACKOFF=1ms",
 		"INPUT_GITHUB_TOKEN=" + adminToken,
 	}, inputs...)
-	var log bytes.Buffer
-	r := action.New(action.Options{Stdout: &log, Env: env, Manifest: action.MustParseManifest(manifest), Now: func() time.Time { return testNow }})
-	err := Run(context.Background(), r)
-	data, _ := os.ReadFile(out)
-	outputs, perr := action.ParseOutputFile(string(data))
-	if perr != nil {
-		t.Fatal(perr)
-	}
-	sum, _ := os.ReadFile(summary)
-	return result{out: outputs, log: log.String(), summary: string(sum), err: err}
+	return result{steptest.RunWith(t, Step, steptest.WorkDir(f.workspace), steptest.Env(env...),
+		steptest.Clock(func() time.Time { return testNow }), steptest.Backoff(time.Millisecond))}
 }
 
 // presetInputs apply both presets and the tag ruleset file.

@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -61,7 +62,7 @@ type PresetOptions struct {
 // rulesets (see PresetRulesets), placeholders and all.
 func PresetTemplate(file string) ([]byte, error) {
 	for _, files := range presetFiles {
-		if contains(files, file) {
+		if slices.Contains(files, file) {
 			return presetFS.ReadFile("presets/" + file + ".json")
 		}
 	}

@@ -126,8 +126,8 @@ func newAttackWorld(t *testing.T) *attackWorld {
 	f.srv.AddToken(botToken, "cicd-bot[bot]", githubtest.Write)
 	botID := strconv.FormatInt(f.srv.UserID("cicd-bot[bot]"), 10)
 	res := f.run(t, "INPUT_COMMAND=apply", "INPUT_PRESET=default, bot-branches, hotfixes", "INPUT_REQUIRED_CHECKS=validate", "INPUT_BYPASS_APP_ID="+botID)
-	if res.err != nil {
-		t.Fatalf("apply: %v\n%s", res.err, res.log)
+	if res.Err != nil {
+		t.Fatalf("apply: %v\n%s", res.Err, res.Log)
 	}
 	refs, err := f.srv.Refs("acme", "app")
 	if err != nil {
@@ -308,8 +308,8 @@ func TestPresetsHoldAgainstAWriter(t *testing.T) {
 			// The controls still hold afterwards.
 			res := w.run(t, "INPUT_COMMAND=verify", "INPUT_PRESET=default, bot-branches, hotfixes", "INPUT_REQUIRED_CHECKS=validate",
 				"INPUT_BYPASS_APP_ID="+strconv.FormatInt(w.srv.UserID("cicd-bot[bot]"), 10), "INPUT_GITHUB_TOKEN="+auditToken)
-			if res.err != nil {
-				t.Errorf("verify after the attack: %v\n%s", res.err, res.log)
+			if res.Err != nil {
+				t.Errorf("verify after the attack: %v\n%s", res.Err, res.Log)
 			}
 		})
 	}
@@ -323,13 +323,13 @@ var allPresets = []string{"INPUT_PRESET=default, bot-branches, hotfixes, release
 // line of the summary; a control broken by hand fails its line.
 func TestVerifyControls(t *testing.T) {
 	f := newFixture(t)
-	if res := f.run(t, with(allPresets, "INPUT_COMMAND=apply")...); res.err != nil {
-		t.Fatalf("apply: %v\n%s", res.err, res.log)
+	if res := f.run(t, with(allPresets, "INPUT_COMMAND=apply")...); res.Err != nil {
+		t.Fatalf("apply: %v\n%s", res.Err, res.Log)
 	}
 	verify := with(allPresets, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+auditToken)
 	res := f.run(t, verify...)
-	if res.err != nil {
-		t.Fatalf("%v\n%s", res.err, res.log)
+	if res.Err != nil {
+		t.Fatalf("%v\n%s", res.Err, res.Log)
 	}
 	ids := []string{ControlRequiredCheck, ControlCheckBound, ControlBotBypass, ControlBotBranches, ControlHotfixes, ControlReleaseTags}
 	got := map[string]Control{}
@@ -341,8 +341,8 @@ func TestVerifyControls(t *testing.T) {
 		if !ok || c.Status != Verified {
 			t.Errorf("control %s: %+v, want verified", id, c)
 		}
-		if n := strings.Count(res.summary, "| acme/app | "+mdTitle(id)+" | ✅ verified |"); n != 1 {
-			t.Errorf("summary has %d lines for %s:\n%s", n, id, res.summary)
+		if n := strings.Count(res.Summary, "| acme/app | "+mdTitle(id)+" | ✅ verified |"); n != 1 {
+			t.Errorf("summary has %d lines for %s:\n%s", n, id, res.Summary)
 		}
 	}
 
@@ -372,8 +372,8 @@ func TestVerifyControls(t *testing.T) {
 			f.put(t, "app", tc.ruleset, mustJSON(t, tc.body).(map[string]any))
 			defer f.put(t, "app", tc.ruleset, writable(old))
 			res := f.run(t, verify...)
-			if res.err == nil {
-				t.Fatalf("verify passed:\n%s", res.log)
+			if res.Err == nil {
+				t.Fatalf("verify passed:\n%s", res.Log)
 			}
 			var c Control
 			for _, x := range res.report(t).Repositories[0].Controls {
@@ -384,9 +384,9 @@ func TestVerifyControls(t *testing.T) {
 			if c.Status != NotVerified || !strings.Contains(c.Detail, tc.detail) {
 				t.Errorf("control %s: %s %q, want not verified with %q", tc.control, c.Status, c.Detail, tc.detail)
 			}
-			if !strings.Contains(res.log, "acme/app: control "+tc.control+": not verified: ") ||
-				!strings.Contains(res.summary, "| acme/app | "+mdTitle(tc.control)+" | ❌ not verified |") {
-				t.Errorf("log/summary lack the failed control:\n%s\n%s", res.log, res.summary)
+			if !strings.Contains(res.Log, "acme/app: control "+tc.control+": not verified: ") ||
+				!strings.Contains(res.Summary, "| acme/app | "+mdTitle(tc.control)+" | ❌ not verified |") {
+				t.Errorf("log/summary lack the failed control:\n%s\n%s", res.Log, res.Summary)
 			}
 		})
 	}
@@ -439,8 +439,8 @@ func hidingProxy(t *testing.T, srv *githubtest.Server, token string) string {
 // warns with unverifiable-bypass: warn.
 func TestVerifyWithoutBypassLists(t *testing.T) {
 	f := newFixture(t)
-	if res := f.run(t, with(allPresets, "INPUT_COMMAND=apply")...); res.err != nil {
-		t.Fatalf("apply: %v\n%s", res.err, res.log)
+	if res := f.run(t, with(allPresets, "INPUT_COMMAND=apply")...); res.Err != nil {
+		t.Fatalf("apply: %v\n%s", res.Err, res.Log)
 	}
 	api := hidingProxy(t, f.srv, readToken)
 	verify := with(allPresets, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+readToken, "GITHUB_API_URL="+api)
@@ -455,25 +455,25 @@ func TestVerifyWithoutBypassLists(t *testing.T) {
 	} {
 		t.Run("unverifiable-bypass="+tc.mode, func(t *testing.T) {
 			res := f.run(t, with(verify, "INPUT_UNVERIFIABLE_BYPASS="+tc.mode)...)
-			if (res.err != nil) != tc.failed {
-				t.Fatalf("err = %v, want failed=%v\n%s", res.err, tc.failed, res.log)
+			if (res.Err != nil) != tc.failed {
+				t.Fatalf("err = %v, want failed=%v\n%s", res.Err, tc.failed, res.Log)
 			}
-			if !strings.Contains(res.log, tc.line) {
-				t.Errorf("log lacks\n%s\n---\n%s", tc.line, res.log)
+			if !strings.Contains(res.Log, tc.line) {
+				t.Errorf("log lacks\n%s\n---\n%s", tc.line, res.Log)
 			}
 			for _, c := range res.report(t).Repositories[0].Controls {
 				if c.Status != Unverified || !strings.Contains(c.Detail, "bypass list not verifiable with this token (needs Administration: read and write for a GitHub App, or admin on the repository") {
 					t.Errorf("control %s: %s %q", c.ID, c.Status, c.Detail)
 				}
 			}
-			from, to := strings.Index(res.summary, "#### Controls"), strings.Index(res.summary, "#### Rulesets")
-			if from < 0 || to < from || strings.Contains(res.summary[from:to], "✅") || strings.Count(res.summary[from:to], "⚠️ cannot be verified") != 6 {
-				t.Errorf("the controls are not all shown as unverifiable:\n%s", res.summary)
+			from, to := strings.Index(res.Summary, "#### Controls"), strings.Index(res.Summary, "#### Rulesets")
+			if from < 0 || to < from || strings.Contains(res.Summary[from:to], "✅") || strings.Count(res.Summary[from:to], "⚠️ cannot be verified") != 6 {
+				t.Errorf("the controls are not all shown as unverifiable:\n%s", res.Summary)
 			}
-			if !strings.Contains(res.summary, "| bypass actors | ⚠️ cannot be verified | bypass list not verifiable with this token") ||
-				(!tc.failed && !strings.Contains(res.summary, "| acme/app | ⚠️ not verifiable: 12 control(s) or bypass list(s) hidden from this token |")) ||
-				(tc.failed && !strings.Contains(res.summary, "| acme/app | ❌ drift: 12 finding(s) |")) {
-				t.Errorf("summary:\n%s", res.summary)
+			if !strings.Contains(res.Summary, "| bypass actors | ⚠️ cannot be verified | bypass list not verifiable with this token") ||
+				(!tc.failed && !strings.Contains(res.Summary, "| acme/app | ⚠️ not verifiable: 12 control(s) or bypass list(s) hidden from this token |")) ||
+				(tc.failed && !strings.Contains(res.Summary, "| acme/app | ❌ drift: 12 finding(s) |")) {
+				t.Errorf("summary:\n%s", res.Summary)
 			}
 		})
 	}
@@ -490,7 +490,7 @@ func TestApplyCrowd(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = f.run(t, in...).err
+			errs[i] = f.run(t, in...).Err
 		}()
 	}
 	wg.Wait()
@@ -509,11 +509,11 @@ func TestApplyCrowd(t *testing.T) {
 		}
 	}
 	res := f.run(t, with(allPresets, "INPUT_COMMAND=verify", "INPUT_REPOSITORIES=acme/app, acme/infra", "INPUT_GITHUB_TOKEN="+auditToken)...)
-	if res.err != nil {
-		t.Fatalf("verify: %v\n%s", res.err, res.log)
+	if res.Err != nil {
+		t.Fatalf("verify: %v\n%s", res.Err, res.Log)
 	}
-	if !strings.Contains(res.summary, "| acme/app | ✅ ok |\n| acme/infra | ✅ ok |") {
-		t.Errorf("per-repository results:\n%s", res.summary)
+	if !strings.Contains(res.Summary, "| acme/app | ✅ ok |\n| acme/infra | ✅ ok |") {
+		t.Errorf("per-repository results:\n%s", res.Summary)
 	}
 }
 
@@ -526,8 +526,8 @@ func TestVerifyManyRepositories(t *testing.T) {
 		t.Fatal(err)
 	}
 	repos := "INPUT_REPOSITORIES=acme/app\nacme/infra\nacme/api"
-	if res := f.run(t, with(allPresets, "INPUT_COMMAND=apply", repos)...); res.err != nil {
-		t.Fatalf("apply: %v\n%s", res.err, res.log)
+	if res := f.run(t, with(allPresets, "INPUT_COMMAND=apply", repos)...); res.Err != nil {
+		t.Fatalf("apply: %v\n%s", res.Err, res.Log)
 	}
 	// Someone gives the bot a bypass of acme/infra's required checks.
 	c := f.client(t, githubtest.DefaultToken)
@@ -545,12 +545,12 @@ func TestVerifyManyRepositories(t *testing.T) {
 		}
 	}
 	res := f.run(t, with(allPresets, "INPUT_COMMAND=verify", repos, "INPUT_GITHUB_TOKEN="+auditToken)...)
-	if res.err == nil || !strings.Contains(res.err.Error(), "first: acme/infra: ") {
-		t.Fatalf("err = %v\n%s", res.err, res.log)
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "first: acme/infra: ") {
+		t.Fatalf("err = %v\n%s", res.Err, res.Log)
 	}
 	for _, want := range []string{"| acme/app | ✅ ok |", "| acme/infra | ❌ drift: 4 finding(s) |", "| acme/api | ✅ ok |"} {
-		if !strings.Contains(res.summary, want) {
-			t.Errorf("summary lacks %q:\n%s", want, res.summary)
+		if !strings.Contains(res.Summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, res.Summary)
 		}
 	}
 	for _, rr := range res.report(t).Repositories {

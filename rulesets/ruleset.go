@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -112,7 +113,7 @@ func Parse(source string, data []byte) (Ruleset, error) {
 	for k, val := range raw {
 		switch {
 		case serverFields[k]:
-		case contains(desiredFields, k):
+		case slices.Contains(desiredFields, k):
 			body[k] = val
 		default:
 			unknown = append(unknown, k)
@@ -140,7 +141,7 @@ func Parse(source string, data []byte) (Ruleset, error) {
 	target := "branch"
 	if t, present := body["target"]; present {
 		s, ok := t.(string)
-		if !ok || !contains(targets, s) {
+		if !ok || !slices.Contains(targets, s) {
 			return fail("target", "%s is not one of %s", show(t), strings.Join(targets, ", "))
 		}
 		target = s
@@ -151,7 +152,7 @@ func Parse(source string, data []byte) (Ruleset, error) {
 	if !present {
 		return fail("enforcement", "missing (one of %s)", strings.Join(enforcements, ", "))
 	}
-	if s, ok := e.(string); !ok || !contains(enforcements, s) {
+	if s, ok := e.(string); !ok || !slices.Contains(enforcements, s) {
 		return fail("enforcement", "%s is not one of %s", show(e), strings.Join(enforcements, ", "))
 	}
 
@@ -332,7 +333,7 @@ func validateBypass(body map[string]any, target string) *problem {
 		if actor["actor_type"] == nil {
 			return problemf(field+".actor_type", "missing (one of %s)", strings.Join(actorTypes, ", "))
 		}
-		if !contains(actorTypes, at) {
+		if !slices.Contains(actorTypes, at) {
 			return problemf(field+".actor_type", "%s is not one of %s", show(actor["actor_type"]), strings.Join(actorTypes, ", "))
 		}
 		if actorIDRequired[at] {
@@ -353,7 +354,7 @@ func validateBypass(body map[string]any, target string) *problem {
 			actor["bypass_mode"] = mode
 		}
 		m, ok := mode.(string)
-		if !ok || !contains(bypassModes, m) {
+		if !ok || !slices.Contains(bypassModes, m) {
 			return problemf(field+".bypass_mode", "%s is not one of %s", show(mode), strings.Join(bypassModes, ", "))
 		}
 		switch {
@@ -522,13 +523,4 @@ func show(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

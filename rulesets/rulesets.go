@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,7 +135,7 @@ func ParseConfig(r *action.Runtime) (Config, error) {
 	}
 	donePreset := map[string]bool{}
 	for _, p := range presets {
-		if !contains(Presets, p) {
+		if !slices.Contains(Presets, p) {
 			return cfg, action.Inputf("preset", "%s is not one of %s", strconv.Quote(p), strings.Join(Presets, ", "))
 		}
 		if donePreset[p] {

@@ -103,15 +103,15 @@ func TestApply(t *testing.T) {
 			}
 			posts0, puts0 := f.writes()
 			res := f.run(t, s.inputs...)
-			if res.err != nil {
-				t.Fatalf("%v\n%s", res.err, res.log)
+			if res.Err != nil {
+				t.Fatalf("%v\n%s", res.Err, res.Log)
 			}
 			posts, puts := f.writes()
 			if posts-posts0 != s.posts || puts-puts0 != s.puts {
-				t.Errorf("POST %d, PUT %d; want %d, %d\n%s", posts-posts0, puts-puts0, s.posts, s.puts, res.log)
+				t.Errorf("POST %d, PUT %d; want %d, %d\n%s", posts-posts0, puts-puts0, s.posts, s.puts, res.Log)
 			}
-			if res.out["changed"] != s.changed || res.out["drift"] != s.drift {
-				t.Errorf("changed=%s drift=%s, want %s %s", res.out["changed"], res.out["drift"], s.changed, s.drift)
+			if res.Outputs["changed"] != s.changed || res.Outputs["drift"] != s.drift {
+				t.Errorf("changed=%s drift=%s, want %s %s", res.Outputs["changed"], res.Outputs["drift"], s.changed, s.drift)
 			}
 			rep := res.report(t)
 			var got []string
@@ -122,12 +122,12 @@ func TestApply(t *testing.T) {
 				t.Errorf("statuses %q, want %q", got, s.statuses)
 			}
 			for _, l := range s.log {
-				if !strings.Contains(res.log, l) {
-					t.Errorf("log lacks %q:\n%s", l, res.log)
+				if !strings.Contains(res.Log, l) {
+					t.Errorf("log lacks %q:\n%s", l, res.Log)
 				}
 			}
-			if !strings.Contains(res.summary, "### Rulesets apply") || !strings.Contains(res.summary, "2025-03-14T06:30:00Z") {
-				t.Errorf("summary:\n%s", res.summary)
+			if !strings.Contains(res.Summary, "### Rulesets apply") || !strings.Contains(res.Summary, "2025-03-14T06:30:00Z") {
+				t.Errorf("summary:\n%s", res.Summary)
 			}
 		}) {
 			t.FailNow()
@@ -148,8 +148,8 @@ func TestApplyManyRepositories(t *testing.T) {
 	f := newFixture(t)
 	in := with(presetInputs, "INPUT_COMMAND=apply", "INPUT_REPOSITORIES=acme/app\nacme/infra, acme/APP")
 	res := f.run(t, in...)
-	if res.err != nil {
-		t.Fatalf("%v\n%s", res.err, res.log)
+	if res.Err != nil {
+		t.Fatalf("%v\n%s", res.Err, res.Log)
 	}
 	rep := res.report(t)
 	if len(rep.Repositories) != 2 || rep.Repositories[1].Repository != "acme/infra" {
@@ -160,11 +160,11 @@ func TestApplyManyRepositories(t *testing.T) {
 	}
 	// The auditor's read-only token verifies both.
 	res = f.run(t, with(in, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+auditToken)...)
-	if res.err != nil {
-		t.Fatalf("%v\n%s", res.err, res.log)
+	if res.Err != nil {
+		t.Fatalf("%v\n%s", res.Err, res.Log)
 	}
-	if res.out["drift"] != "false" || res.out["changed"] != "false" {
-		t.Errorf("outputs %v", res.out)
+	if res.Outputs["drift"] != "false" || res.Outputs["changed"] != "false" {
+		t.Errorf("outputs %v", res.Outputs)
 	}
 }
 
@@ -344,39 +344,39 @@ func TestVerify(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			if res := f.run(t, with(presetInputs, "INPUT_COMMAND=apply")...); res.err != nil {
-				t.Fatalf("apply: %v\n%s", res.err, res.log)
+			if res := f.run(t, with(presetInputs, "INPUT_COMMAND=apply")...); res.Err != nil {
+				t.Fatalf("apply: %v\n%s", res.Err, res.Log)
 			}
 			verify := with(presetInputs, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+auditToken)
 			res := f.run(t, verify...)
-			if res.err != nil {
-				t.Fatalf("verify before drift: %v\n%s", res.err, res.log)
+			if res.Err != nil {
+				t.Fatalf("verify before drift: %v\n%s", res.Err, res.Log)
 			}
-			if res.out["drift"] != "false" || !strings.Contains(res.summary, "### Rulesets verify: in place") {
-				t.Fatalf("verify before drift: outputs %v\n%s", res.out, res.summary)
+			if res.Outputs["drift"] != "false" || !strings.Contains(res.Summary, "### Rulesets verify: in place") {
+				t.Fatalf("verify before drift: outputs %v\n%s", res.Outputs, res.Summary)
 			}
 			tc.drift(t, f)
 			f.srv.ResetRequests()
 			res = f.run(t, verify...)
-			if res.err == nil {
-				t.Fatalf("verify passed after drift:\n%s", res.log)
+			if res.Err == nil {
+				t.Fatalf("verify passed after drift:\n%s", res.Log)
 			}
-			if !strings.Contains(res.err.Error(), "finding(s), first: acme/app") {
-				t.Errorf("err = %v", res.err)
+			if !strings.Contains(res.Err.Error(), "finding(s), first: acme/app") {
+				t.Errorf("err = %v", res.Err)
 			}
-			lines := strings.Split(res.log, "\n")
+			lines := strings.Split(res.Log, "\n")
 			for _, want := range tc.findings {
 				found := false
 				for _, l := range lines {
 					found = found || l == want
 				}
 				if !found {
-					t.Errorf("log lacks the line\n%s\n---\n%s", want, res.log)
+					t.Errorf("log lacks the line\n%s\n---\n%s", want, res.Log)
 				}
 			}
 			rep := res.report(t)
-			if !rep.Drift || res.out["drift"] != "true" {
-				t.Errorf("drift output %q", res.out["drift"])
+			if !rep.Drift || res.Outputs["drift"] != "true" {
+				t.Errorf("drift output %q", res.Outputs["drift"])
 			}
 			for id, want := range tc.sod {
 				for _, c := range rep.Repositories[0].SeparationOfDuties {
@@ -400,8 +400,8 @@ func TestVerify(t *testing.T) {
 				}
 			}
 			for _, s := range []string{"### Rulesets verify: drift found", "Checked at **2025-03-14T06:30:00Z**", "| ❌ ", "★ Separation of duties", "Not visible through the API to a repository token"} {
-				if !strings.Contains(res.summary, s) {
-					t.Errorf("summary lacks %q:\n%s", s, res.summary)
+				if !strings.Contains(res.Summary, s) {
+					t.Errorf("summary lacks %q:\n%s", s, res.Summary)
 				}
 			}
 			// Verify never writes.
@@ -429,12 +429,12 @@ func setParam(t *testing.T, live map[string]any, ruleType, key string, value any
 // TestVerifySummaryIsEvidence checks the rows an auditor reads.
 func TestVerifySummaryIsEvidence(t *testing.T) {
 	f := newFixture(t)
-	if res := f.run(t, with(presetInputs, "INPUT_COMMAND=apply")...); res.err != nil {
-		t.Fatal(res.err)
+	if res := f.run(t, with(presetInputs, "INPUT_COMMAND=apply")...); res.Err != nil {
+		t.Fatal(res.Err)
 	}
 	res := f.run(t, with(presetInputs, "INPUT_COMMAND=verify", "INPUT_GITHUB_TOKEN="+auditToken)...)
-	if res.err != nil {
-		t.Fatalf("%v\n%s", res.err, res.log)
+	if res.Err != nil {
+		t.Fatalf("%v\n%s", res.Err, res.Log)
 	}
 	for _, row := range []string{
 		"| acme/app | Default (id ",
@@ -451,8 +451,8 @@ func TestVerifySummaryIsEvidence(t *testing.T) {
 		"| The last pusher cannot approve their own push (require\\_last\\_push\\_approval) | ✅ verified |",
 		"only the bot bypasses, and only through pull requests | ✅ verified | ruleset \"Default\": Integration 4242 (the bot) may merge pull requests without the required review, and each bypass is recorded |",
 	} {
-		if !strings.Contains(res.summary, row) {
-			t.Errorf("summary lacks %q:\n%s", row, res.summary)
+		if !strings.Contains(res.Summary, row) {
+			t.Errorf("summary lacks %q:\n%s", row, res.Summary)
 		}
 	}
 }
@@ -468,12 +468,12 @@ func TestUnknownRuleTypes(t *testing.T) {
 		"conditions": {"ref_name": {"include": ["refs/heads/release/**"]}},
 		"rules": [`+mergeQueue+`, {"type": "deletion"}]}`)
 	in := []string{"INPUT_FILES=rulesets/queue.json"}
-	if res := f.run(t, with(in, "INPUT_COMMAND=apply")...); res.err != nil {
-		t.Fatalf("%v\n%s", res.err, res.log)
+	if res := f.run(t, with(in, "INPUT_COMMAND=apply")...); res.Err != nil {
+		t.Fatalf("%v\n%s", res.Err, res.Log)
 	}
 	res := f.run(t, with(in, "INPUT_COMMAND=apply")...)
-	if res.err != nil || res.out["changed"] != "false" {
-		t.Fatalf("second apply: %v %v\n%s", res.err, res.out, res.log)
+	if res.Err != nil || res.Outputs["changed"] != "false" {
+		t.Fatalf("second apply: %v %v\n%s", res.Err, res.Outputs, res.Log)
 	}
 	// go-github v60's typed API cannot read it: the reason for raw JSON.
 	if _, _, err := f.client(t, readToken).Repositories.GetRuleset(context.Background(), "acme", "app", f.rulesetID(t, "app", "Queue"), false); err != nil {
@@ -495,27 +495,27 @@ func TestUnknownRuleTypes(t *testing.T) {
 	f.put(t, "app", "Queue", map[string]any{"rules": []any{mustJSON(t, `{"type": "deletion"}`), mustJSON(t, mergeQueue)}})
 
 	res = f.run(t, "INPUT_COMMAND=verify", "INPUT_FILES=rulesets/queue2.json, rulesets/future.json", "INPUT_GITHUB_TOKEN="+auditToken)
-	if res.err == nil {
-		t.Fatalf("verify passed:\n%s", res.log)
+	if res.Err == nil {
+		t.Fatalf("verify passed:\n%s", res.Log)
 	}
 	for _, want := range []string{
 		`::error file=rulesets/queue2.json::acme/app: ruleset "Queue": rule merge_queue: added (not in the desired ruleset, parameters {"check_response_timeout_minutes":60,"grouping_strategy":"ALLGREEN","max_entries_to_build":5,"max_entries_to_merge":5,"merge_method":"SQUASH","min_entries_to_merge":1,"min_entries_to_merge_wait_minutes":5})`,
 		`::error file=rulesets/future.json::acme/app: ruleset "Future": rule quantum_review: added (not in the desired ruleset; a rule type this action does not know, parameters {"qubits":3})`,
 	} {
-		if !strings.Contains(res.log, want+"\n") {
-			t.Errorf("log lacks\n%s\n---\n%s", want, res.log)
+		if !strings.Contains(res.Log, want+"\n") {
+			t.Errorf("log lacks\n%s\n---\n%s", want, res.Log)
 		}
 	}
-	if !strings.Contains(res.summary, "| rule quantum\\_review | ❌ drift |") {
-		t.Errorf("summary:\n%s", res.summary)
+	if !strings.Contains(res.Summary, "| rule quantum\\_review | ❌ drift |") {
+		t.Errorf("summary:\n%s", res.Summary)
 	}
 
 	// A desired rule type the action does not know is a notice, not an error.
 	f.write(t, "rulesets/new.json", `{"name": "New", "enforcement": "evaluate", "conditions": {"ref_name": {"include": ["~ALL"]}},
 		"rules": [{"type": "quantum_review", "parameters": {"qubits": 3}}]}`)
 	res = f.run(t, "INPUT_COMMAND=apply", "INPUT_FILES=rulesets/new.json", "INPUT_DRY_RUN=true")
-	if res.err != nil || !strings.Contains(res.log, "::notice::rulesets/new.json: rule quantum_review is a type this action does not know: applied and compared as raw JSON") {
-		t.Errorf("%v\n%s", res.err, res.log)
+	if res.Err != nil || !strings.Contains(res.Log, "::notice::rulesets/new.json: rule quantum_review is a type this action does not know: applied and compared as raw JSON") {
+		t.Errorf("%v\n%s", res.Err, res.Log)
 	}
 }
 
@@ -539,8 +539,8 @@ func TestAPIFaults(t *testing.T) {
 				if n := f.srv.CountRequests("GET /repos/{owner}/{repo}/rulesets"); n != 3 {
 					t.Errorf("%d list requests, want 3 (two failures, one success)", n)
 				}
-				if res.out["changed"] != "true" {
-					t.Errorf("outputs %v", res.out)
+				if res.Outputs["changed"] != "true" {
+					t.Errorf("outputs %v", res.Outputs)
 				}
 			},
 		},
@@ -595,7 +595,7 @@ func TestAPIFaults(t *testing.T) {
 					t.Errorf("POSTs answered %v, want 422 (Default: the name was taken meanwhile) then 201 (Required checks)", posts)
 				}
 				if rss := res.report(t).Repositories[0].Rulesets; rss[0].Status != StatusCreated || rss[1].Status != StatusCreated {
-					t.Errorf("report %s", res.out["report"])
+					t.Errorf("report %s", res.Outputs["report"])
 				}
 			},
 		},
@@ -609,12 +609,12 @@ func TestAPIFaults(t *testing.T) {
 			}
 			res := f.run(t, append(with(presetInputs, "INPUT_FILES="), tc.inputs...)...)
 			switch {
-			case tc.err == "" && res.err != nil:
-				t.Fatalf("%v\n%s", res.err, res.log)
-			case tc.err != "" && (res.err == nil || !strings.Contains(res.err.Error(), tc.err)):
-				t.Fatalf("err = %v, want %q\n%s", res.err, tc.err, res.log)
-			case res.err != nil && strings.Contains(res.err.Error(), "\n"):
-				t.Errorf("error is not one line: %q", res.err)
+			case tc.err == "" && res.Err != nil:
+				t.Fatalf("%v\n%s", res.Err, res.Log)
+			case tc.err != "" && (res.Err == nil || !strings.Contains(res.Err.Error(), tc.err)):
+				t.Fatalf("err = %v, want %q\n%s", res.Err, tc.err, res.Log)
+			case res.Err != nil && strings.Contains(res.Err.Error(), "\n"):
+				t.Errorf("error is not one line: %q", res.Err)
 			}
 			if tc.check != nil {
 				tc.check(t, f, res)

@@ -74,11 +74,11 @@ func TestBadRulesetFiles(t *testing.T) {
 			f.srv.ResetRequests()
 			res := f.run(t, "INPUT_COMMAND=apply", "INPUT_FILES=bad.json")
 			var ie *action.InputError
-			if !errors.As(res.err, &ie) || ie.Input != "files" {
-				t.Fatalf("err = %v, want an error of input files", res.err)
+			if !errors.As(res.Err, &ie) || ie.Input != "files" {
+				t.Fatalf("err = %v, want an error of input files", res.Err)
 			}
-			if !strings.Contains(res.err.Error(), tc.want) || strings.Contains(res.err.Error(), "\n") {
-				t.Errorf("err =\n%v\nwant it to contain\n%s", res.err, tc.want)
+			if !strings.Contains(res.Err.Error(), tc.want) || strings.Contains(res.Err.Error(), "\n") {
+				t.Errorf("err =\n%v\nwant it to contain\n%s", res.Err, tc.want)
 			}
 			if n := len(f.srv.Requests()); n != 0 {
 				t.Errorf("%d requests before the error", n)
@@ -123,8 +123,8 @@ func TestBadInputs(t *testing.T) {
 			f.srv.ResetRequests()
 			res := f.run(t, tc.inputs...)
 			var ie *action.InputError
-			if !errors.As(res.err, &ie) || ie.Input != tc.input || !strings.Contains(ie.Problem, tc.want) {
-				t.Fatalf("err = %v, want input %q: %q", res.err, tc.input, tc.want)
+			if !errors.As(res.Err, &ie) || ie.Input != tc.input || !strings.Contains(ie.Problem, tc.want) {
+				t.Fatalf("err = %v, want input %q: %q", res.Err, tc.input, tc.want)
 			}
 			if n := len(f.srv.Requests()); n != 0 {
 				t.Errorf("%d requests before the error", n)

@@ -3,6 +3,8 @@ package rulesets
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -101,7 +103,7 @@ func evidence(d Ruleset, id int64, live map[string]any) RulesetReport {
 		}
 		rep.Items = append(rep.Items, row("rule "+t, detail))
 	}
-	for _, t := range sortedKeys(liveRules) {
+	for _, t := range slices.Sorted(maps.Keys(liveRules)) {
 		if !seen[t] {
 			rep.Items = append(rep.Items, row("rule "+t, ""))
 		}
@@ -252,7 +254,7 @@ func SeparationOfDuties(branch string, rules []map[string]any, details map[int64
 		if len(actors) == 0 {
 			notes = append(notes, fmt.Sprintf("%s has no bypass actors", p.from))
 		}
-		for _, k := range sortedKeys(actors) {
+		for _, k := range slices.Sorted(maps.Keys(actors)) {
 			a := actors[k]
 			at, _ := a["actor_type"].(string)
 			mode, _ := a["bypass_mode"].(string)

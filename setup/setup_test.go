@@ -1,8 +1,6 @@
 package setup
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/event"
+	"github.com/cicd-excellence/actions/internal/testkit/steptest"
 )
 
 // payload reads one of GitHub's example payloads (testdata/webhooks, made
@@ -193,26 +192,22 @@ func TestDecideErrors(t *testing.T) {
 	})
 }
 
-// TestRunOutputs runs the step as the runner does: inputs and event from the
-// environment, outputs through a real $GITHUB_OUTPUT file.
+// TestRunOutputs runs the step as the runner does (steptest): inputs and
+// event from the environment, outputs through a real $GITHUB_OUTPUT file.
 func TestRunOutputs(t *testing.T) {
-	dir := t.TempDir()
-	eventPath := filepath.Join(dir, "event.json")
+	eventPath := filepath.Join(t.TempDir(), "event.json")
 	if err := os.WriteFile(eventPath, payload(t, "push.4.json", map[string]any{"ref": "refs/heads/hotfixes/a"}), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, summary := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
-	var log bytes.Buffer
-	r := action.New(action.Options{Stdout: &log, Env: []string{
-		"GITHUB_ACTIONS=true", "GITHUB_EVENT_NAME=push", "GITHUB_EVENT_PATH=" + eventPath,
-		"GITHUB_SHA=" + sha, "GITHUB_REF=refs/heads/hotfixes/a",
-		"GITHUB_OUTPUT=" + out, "GITHUB_STEP_SUMMARY=" + summary,
+	res := steptest.RunWith(t, Step, steptest.Env(
+		"GITHUB_EVENT_NAME=push", "GITHUB_EVENT_PATH="+eventPath,
+		"GITHUB_SHA="+sha, "GITHUB_REF=refs/heads/hotfixes/a",
 		"INPUT_HOTFIX_PREFIX=hotfixes/",
-	}})
-	if err := Run(context.Background(), r); err != nil {
-		t.Fatal(err)
+	))
+	if res.Err != nil {
+		t.Fatal(res.Err)
 	}
-	got := readOutputs(t, out)
+	got := res.Outputs
 	want := map[string]string{
 		"publish": "true", "open_infra_pr": "false", "deploy": "false", "sha": sha, "short_sha": sha[:7],
 		"branch": "hotfixes/a", "base_branch": "hotfixes/a", "is_hotfix": "true", "is_default_branch": "false", "event": "push",
@@ -225,38 +220,20 @@ func TestRunOutputs(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("outputs = %v, want exactly %v", got, want)
 	}
-	s, _ := os.ReadFile(summary)
-	if !strings.Contains(string(s), "hotfix branch hotfixes/a") || strings.Count(strings.TrimSpace(string(s)), "\n") != 0 {
+	if s := res.Summary; !strings.Contains(s, "hotfix branch hotfixes/a") || strings.Count(strings.TrimSpace(s), "\n") != 0 {
 		t.Errorf("summary is not the one-line decision: %q", s)
 	}
 }
 
 func TestRunRejectsBadInputBeforeWriting(t *testing.T) {
-	dir := t.TempDir()
-	out := filepath.Join(dir, "output")
-	var log bytes.Buffer
-	r := action.New(action.Options{Stdout: &log, Env: []string{
-		"GITHUB_ACTIONS=true", "GITHUB_EVENT_NAME=push", "GITHUB_SHA=" + sha, "GITHUB_REF=refs/heads/main",
-		"GITHUB_OUTPUT=" + out, "INPUT_DEFAULT_BRANCH=main", "INPUT_HOTFIX_PREFIX=$(curl evil)",
-	}})
-	err := Run(context.Background(), r)
-	if err == nil || !strings.Contains(err.Error(), `input "hotfix-prefix"`) {
-		t.Fatalf("err = %v", err)
+	res := steptest.RunWith(t, Step, steptest.Env(
+		"GITHUB_EVENT_NAME=push", "GITHUB_SHA="+sha, "GITHUB_REF=refs/heads/main",
+		"INPUT_DEFAULT_BRANCH=main", "INPUT_HOTFIX_PREFIX=$(curl evil)",
+	))
+	if res.Err == nil || !strings.Contains(res.Err.Error(), `input "hotfix-prefix"`) {
+		t.Fatalf("err = %v", res.Err)
 	}
-	if _, statErr := os.Stat(out); !os.IsNotExist(statErr) {
-		t.Errorf("outputs were written before the input was checked")
+	if res.RawOutput != "" {
+		t.Errorf("outputs were written before the input was checked: %q", res.RawOutput)
 	}
-}
-
-func readOutputs(t *testing.T, path string) map[string]string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := action.ParseOutputFile(string(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

@@ -1,6 +1,7 @@
 package action
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -17,10 +18,18 @@ import (
 // where to write, and the clock. Steps take everything from here and nothing
 // from globals, so a test can run a step in-process with a fake environment.
 type Runtime struct {
-	Stdout     io.Writer
-	WorkDir    string
-	Now        func() time.Time
+	Stdout  io.Writer
+	WorkDir string
+	Now     func() time.Time
+	// HTTPClient, when set, carries the transport under the step's API
+	// clients (tests: a recording or faulty transport); nil is the default.
 	HTTPClient *http.Client
+	// RetryBackoff and AttemptTimeout, when set, replace the GitHub client's
+	// first retry backoff (1s) and per-try timeout (30s): tests only.
+	RetryBackoff, AttemptTimeout time.Duration
+	// Sleep waits d or until ctx ends: every wait of a step (retries,
+	// polls) goes through it, so a test can shorten them.
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	env      map[string]string
 	flags    map[string]string
@@ -40,18 +49,26 @@ type Options struct {
 	Now        func() time.Time
 	HTTPClient *http.Client
 	Random     io.Reader // source of output delimiters; crypto/rand by default
+	// RetryBackoff and AttemptTimeout: see Runtime. Everything a test
+	// injects into a step comes through Options; no step reads an
+	// environment hook for it.
+	RetryBackoff, AttemptTimeout time.Duration
+	Sleep                        func(ctx context.Context, d time.Duration) error
 }
 
 // New builds a Runtime.
 func New(o Options) *Runtime {
 	r := &Runtime{
-		WorkDir:    o.WorkDir,
-		Now:        o.Now,
-		HTTPClient: o.HTTPClient,
-		env:        make(map[string]string, len(o.Env)),
-		flags:      o.Flags,
-		manifest:   o.Manifest,
-		random:     o.Random,
+		WorkDir:        o.WorkDir,
+		Now:            o.Now,
+		HTTPClient:     o.HTTPClient,
+		RetryBackoff:   o.RetryBackoff,
+		AttemptTimeout: o.AttemptTimeout,
+		Sleep:          o.Sleep,
+		env:            make(map[string]string, len(o.Env)),
+		flags:          o.Flags,
+		manifest:       o.Manifest,
+		random:         o.Random,
 	}
 	for _, kv := range o.Env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -67,8 +84,8 @@ func New(o Options) *Runtime {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
-	if r.HTTPClient == nil {
-		r.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	if r.Sleep == nil {
+		r.Sleep = Sleep
 	}
 	if r.random == nil {
 		r.random = rand.Reader
@@ -141,3 +158,16 @@ func (r *Runtime) Group(title string, fn func() error) error {
 // ErrNoOutputFile is returned when running under Actions without
 // GITHUB_OUTPUT, which means the runner is too old for environment files.
 var ErrNoOutputFile = errors.New("GITHUB_OUTPUT is not set: this runner is too old for environment files")
+
+// Sleep is the real wait: d, or less if ctx ends first (its error). It is
+// every step's default Runtime.Sleep.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

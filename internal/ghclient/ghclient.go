@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	gh "github.com/google/go-github/v60/github"
 
@@ -30,17 +29,13 @@ func FromRuntime(r *action.Runtime) (*gh.Client, error) {
 		Token:     token,
 		UserAgent: version.UserAgent(),
 		Now:       r.Now,
+		Sleep:     r.Sleep,
 		Logf:      r.Infof,
 	}
 	if r.HTTPClient != nil && r.HTTPClient.Transport != nil {
 		t.Base = r.HTTPClient.Transport
 	}
-	if d, err := time.ParseDuration(r.Getenv("CICD_EXCELLENCE_RETRY_BACKOFF")); err == nil && d > 0 {
-		t.BaseBackoff = d // for tests of the whole binary; not documented for users
-	}
-	if d, err := time.ParseDuration(r.Getenv("CICD_EXCELLENCE_ATTEMPT_TIMEOUT")); err == nil && d > 0 {
-		t.AttemptTimeout = d // likewise
-	}
+	t.BaseBackoff, t.AttemptTimeout = r.RetryBackoff, r.AttemptTimeout // zero: the defaults
 	return New(r.Getenv("GITHUB_API_URL"), t)
 }
 

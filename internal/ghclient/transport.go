@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cicd-excellence/actions/internal/action"
 )
 
 // Transport authenticates requests and retries the ones worth retrying,
@@ -79,21 +81,10 @@ func (t *Transport) defaults() {
 		t.Now = time.Now
 	}
 	if t.Sleep == nil {
-		t.Sleep = sleep
+		t.Sleep = action.Sleep
 	}
 	if t.Logf == nil {
 		t.Logf = func(string, ...any) {}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
 	}
 }
 

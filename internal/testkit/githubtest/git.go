@@ -129,6 +129,18 @@ func initBare(ctx context.Context, dir, defaultBranch string) (*gitRepo, error) 
 	return g, nil
 }
 
+// copyBare copies a bare repository that initBare made (its configuration
+// included) to dir.
+func copyBare(from, dir string) (*gitRepo, error) {
+	if _, err := os.Stat(filepath.Join(from, "HEAD")); err != nil {
+		return nil, fmt.Errorf("copy %s: not a bare repository: %w", from, err)
+	}
+	if err := os.CopyFS(dir, os.DirFS(from)); err != nil {
+		return nil, fmt.Errorf("copy %s: %w", from, err)
+	}
+	return newGitRepo(dir), nil
+}
+
 // refSHA returns the object a full ref points to, or "" if it does not exist.
 func (g *gitRepo) refSHA(ctx context.Context, ref string) (string, error) {
 	sha, _, _, _, found, err := g.check.query(ref)

@@ -62,6 +62,12 @@ type RepoConfig struct {
 	// DeleteBranchOnMerge deletes a pull request's head branch after its
 	// merge ("Automatically delete head branches"; default off).
 	DeleteBranchOnMerge bool
+	// FromDir is a bare repository to start from instead of an empty one:
+	// the Dir() copy of a repository seeded once on another server, so a
+	// suite that needs the same history in many fresh worlds builds it once
+	// and copies a few files per world. Only the git data comes along (pull
+	// requests, rulesets, statuses and the rest start empty).
+	FromDir string
 }
 
 var namePart = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
@@ -89,7 +95,13 @@ func (s *Server) CreateRepo(cfg RepoConfig) error {
 	s.repos[key] = nil
 	s.mu.Unlock()
 	dir := filepath.Join(s.dir, cfg.Owner, cfg.Name+".git")
-	g, err := initBare(context.Background(), dir, cfg.DefaultBranch)
+	var g *gitRepo
+	var err error
+	if cfg.FromDir != "" {
+		g, err = copyBare(cfg.FromDir, dir)
+	} else {
+		g, err = initBare(context.Background(), dir, cfg.DefaultBranch)
+	}
 	if err != nil {
 		s.mu.Lock()
 		delete(s.repos, key)

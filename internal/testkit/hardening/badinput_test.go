@@ -24,6 +24,7 @@ import (
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
 	"github.com/cicd-excellence/actions/internal/testkit/localregistry"
+	"github.com/cicd-excellence/actions/internal/testkit/steptest"
 	"github.com/cicd-excellence/actions/internal/testkit/tools"
 	openinfrapr "github.com/cicd-excellence/actions/open-infra-pr"
 	"github.com/cicd-excellence/actions/publish"
@@ -80,6 +81,18 @@ type badRun struct {
 	// writes lists the mutating requests made outside the local GitHub
 	// (the registry); nil when the step talks to GitHub only.
 	writes func() []string
+	// transport is the runtime's HTTP transport (nil: the default).
+	transport http.RoundTripper
+}
+
+// run runs the prepared step with env.
+func (r badRun) run(t testing.TB, env ...string) result {
+	t.Helper()
+	var more []steptest.Option
+	if r.transport != nil {
+		more = append(more, steptest.Transport(r.transport))
+	}
+	return steptest.RunWith(t, r.step, runOptions(r.dir, env, more...)...)
 }
 
 // badTable is the catalogue of one step.
@@ -149,7 +162,7 @@ func (tb badTable) run(t *testing.T, cases []badCase) {
 				s := snapshot(t, w.srv, tb.repos...)
 				before = &s
 			}
-			res := runStep(t, r.step, r.dir, append(env, tc.env...)...)
+			res := r.run(t, append(env, tc.env...)...)
 
 			var p problems
 			secrets := r.secrets
@@ -283,7 +296,7 @@ func hugeJSON(sha string) string {
 // world-independent facts: every world is a copy of one template.
 func worldFacts(t *testing.T) *world {
 	t.Helper()
-	return worldTemplate(t).w
+	return worldTemplate(t, plainWorld).w
 }
 
 func TestBadInputHotfix(t *testing.T) {
@@ -470,7 +483,7 @@ func TestBadInputOpenInfraPR(t *testing.T) {
 func infraCheckout(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	bare := filepath.Join(worldTemplate(t).dir, "acme", "infra.git")
+	bare := filepath.Join(worldTemplate(t, plainWorld).dir, "acme", "infra.git")
 	out, err := exec.Command("git", "clone", "--quiet", bare, dir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("clone: %v\n%s", err, out)
@@ -694,11 +707,10 @@ func publishRun(ws publishCheckout, image string) (badRun, *registryLog) {
 	dir, sha := ws.dir, ws.sha
 	l := &registryLog{}
 	step := publish.NewStep(publish.Options{
-		Backoff:   remote.Backoff{Duration: 10e6, Factor: 1, Steps: 2},
-		Keychain:  authn.NewMultiKeychain(), // anonymous: never the machine's docker login
-		Transport: l,
+		Backoff:  remote.Backoff{Duration: 10e6, Factor: 1, Steps: 2},
+		Keychain: authn.NewMultiKeychain(), // anonymous: never the machine's docker login
 	})
-	return badRun{step: step, dir: dir, writes: l.list, secrets: []string{registryPassword}, env: []string{
+	return badRun{step: step, dir: dir, writes: l.list, transport: l, secrets: []string{registryPassword}, env: []string{
 		"GITHUB_EVENT_NAME=push", "GITHUB_REF=refs/heads/main", "GITHUB_SHA=" + sha, "GITHUB_REPOSITORY=acme/app",
 		"GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=7",
 		"INPUT_IMAGE=" + image, "INPUT_SOURCE=dist/app.txt", "INPUT_USERNAME=" + registryUser, "INPUT_PASSWORD=" + registryPassword,

@@ -19,14 +19,16 @@ import (
 	"github.com/cicd-excellence/actions/hotfix"
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/steptest"
 	openinfrapr "github.com/cicd-excellence/actions/open-infra-pr"
 	"github.com/cicd-excellence/actions/rulesets"
 )
 
 // attemptTimeout is how long one API try may hang before the client gives
 // up on it in the timeout runs (30s for users): long enough that a busy
-// machine's slow answer is not mistaken for one.
-const attemptTimeout = 2 * time.Second
+// machine's slow answer is not mistaken for one (2s was, for a compare
+// under a load of 10 on two cores).
+const attemptTimeout = 4 * time.Second
 
 // faultKind is one way an API call goes wrong.
 type faultKind struct {
@@ -78,6 +80,7 @@ type faultRun struct {
 // faultScenario is a step doing its job, and how to read its end state.
 type faultScenario struct {
 	name    string
+	world   string // the world template it runs on (default plainWorld)
 	step    action.Step
 	repos   []string // whose refs, PRs and deployments must stay put on failure
 	prepare func(t testing.TB, w *world) faultRun
@@ -187,8 +190,9 @@ func deployScenario() faultScenario {
 	return faultScenario{
 		name: "deploy", step: deploy.Step, repos: []string{"acme/infra"},
 		prepare: func(t testing.TB, w *world) faultRun {
-			dir := t.TempDir()
-			gitRepo(t, dir, map[string]string{"envs/dev.json": w.file(t, "infra", "main", "envs/dev.json")})
+			dir := checkout(t, "infra main", func() map[string]string {
+				return map[string]string{"envs/dev.json": w.file(t, "infra", "main", "envs/dev.json")}
+			})
 			marker := filepath.Join(t.TempDir(), "runs")
 			return faultRun{workDir: dir, marker: marker, env: w.env("acme/infra", w.infra,
 				"INPUT_MODE=deploy", "INPUT_ENVIRONMENT=dev", "MARKER="+marker, `INPUT_COMMAND=echo "$VERSION" >> "$MARKER"`)}
@@ -235,13 +239,12 @@ func deployScenario() faultScenario {
 func planScenario() faultScenario {
 	return faultScenario{
 		name: "deploy plan (API)", step: deploy.Step, repos: []string{"acme/infra"},
+		world: planWorld,
 		prepare: func(t testing.TB, w *world) faultRun {
-			dev := strings.Replace(w.file(t, "infra", "main", "envs/dev.json"), w.app[1], w.app[2], 1)
-			after, err := w.srv.CommitFiles("acme", "infra", "main", map[string]string{"envs/dev.json": dev}, "dev")
-			must(t, err)
-			dir := t.TempDir()
-			gitRepo(t, dir, map[string]string{"envs/dev.json": dev})
-			return faultRun{workDir: dir, env: w.env("acme/infra", after, "INPUT_MODE=plan", "INPUT_BEFORE="+w.infra, "INPUT_AFTER="+after)}
+			dir := checkout(t, "infra main after the plan commit", func() map[string]string {
+				return map[string]string{"envs/dev.json": w.file(t, "infra", "main", "envs/dev.json")}
+			})
+			return faultRun{workDir: dir, env: w.env("acme/infra", w.planAfter, "INPUT_MODE=plan", "INPUT_BEFORE="+w.infra, "INPUT_AFTER="+w.planAfter)}
 		},
 		outcome:   func(t testing.TB, w *world, r faultRun) string { return "read-only" },
 		complete:  func(w *world, o, _ string) bool { return o == "read-only" },
@@ -318,19 +321,18 @@ func (s apiStep) String() string {
 }
 
 // baseline runs a scenario without faults and returns its API steps (the
-// step's own requests, in order) and its complete outcome.
-func baseline(t *testing.T, sc faultScenario) ([]apiStep, string) {
+// step's own requests, in order).
+func baseline(t *testing.T, sc faultScenario) ([]apiStep, error) {
 	t.Helper()
-	w := newWorld(t)
+	w := sc.newWorld(t)
 	r := sc.prepare(t, w)
 	w.srv.ResetRequests()
 	res := runStep(t, sc.step, r.workDir, r.env...)
 	if res.Err != nil {
-		t.Fatalf("%s without faults: %v\n%s", sc.name, res.Err, res.Log)
+		return nil, fmt.Errorf("%s without faults: %v\n%s", sc.name, res.Err, res.Log)
 	}
-	o := sc.outcome(t, w, r)
-	if !sc.complete(w, o, res.Log) {
-		t.Fatalf("%s without faults ends as %q, which the scenario does not call complete", sc.name, o)
+	if o := sc.outcome(t, w, r); !sc.complete(w, o, res.Log) {
+		return nil, fmt.Errorf("%s without faults ends as %q, which the scenario does not call complete", sc.name, o)
 	}
 	seen := map[string]int{}
 	var steps []apiStep
@@ -342,9 +344,9 @@ func baseline(t *testing.T, sc faultScenario) ([]apiStep, string) {
 		seen[req.Operation]++
 	}
 	if len(steps) == 0 {
-		t.Fatalf("%s made no API call", sc.name)
+		return nil, fmt.Errorf("%s made no API call", sc.name)
 	}
-	return steps, o
+	return steps, nil
 }
 
 // TestFaults injects every fault kind at every API call each step makes in
@@ -361,7 +363,10 @@ func TestFaults(t *testing.T) {
 	all := scenarios()
 	steps := make([][]apiStep, len(all))
 	for i, sc := range all {
-		steps[i], _ = baseline(t, sc) // fails the test before any run starts
+		var err error
+		if steps[i], err = baseline(t, sc); err != nil {
+			t.Fatal(err) // before any run starts
+		}
 		t.Logf("%s: %d API calls in a clean run", sc.name, len(steps[i]))
 	}
 	for i, sc := range all {
@@ -455,18 +460,27 @@ func TestFaultsBetweenCalls(t *testing.T) {
 	}
 }
 
+// newWorld is a fresh copy of the scenario's world.
+func (sc faultScenario) newWorld(t testing.TB) *world {
+	name := sc.world
+	if name == "" {
+		name = plainWorld
+	}
+	return worldFrom(t, worldTemplate(t, name))
+}
+
 // faultRunCase runs one scenario on a fresh world with a fault, checks its
 // end state, and counts it. mustEnd "complete" refuses a clean failure too.
 func faultRunCase(t *testing.T, sc faultScenario, inject func(w *world), mustEnd string, hangs bool) *world {
-	w := newWorld(t)
+	w := sc.newWorld(t)
 	r := sc.prepare(t, w)
 	before := snapshot(t, w.srv, sc.repos...)
 	inject(w)
-	env := r.env
+	var more []steptest.Option
 	if hangs {
-		env = append(env, "CICD_EXCELLENCE_ATTEMPT_TIMEOUT="+attemptTimeout.String())
+		more = append(more, steptest.AttemptTimeout(attemptTimeout))
 	}
-	res := runStep(t, sc.step, r.workDir, env...)
+	res := steptest.RunWith(t, sc.step, runOptions(r.workDir, r.env, more...)...)
 	w.srv.Faults().Clear()
 	if hangs {
 		// The server may still be finishing a request the client gave up on.

@@ -2,8 +2,6 @@ package hardening
 
 import (
 	"bytes"
-	"context"
-	"encoding/base64"
 	"fmt"
 	"maps"
 	"os"
@@ -14,9 +12,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cicd-excellence/actions/internal/action"
 	"github.com/cicd-excellence/actions/internal/testkit/githubtest"
+	"github.com/cicd-excellence/actions/internal/testkit/steptest"
 )
 
 // secret is the token every hardening run authenticates with. It is
@@ -108,48 +108,24 @@ func summaryLines() []string {
 }
 
 // result is what one in-process run of a step left behind.
-type result struct {
-	Err        error
-	Log        string // stdout, as the runner would read it
-	RawOutput  string // $GITHUB_OUTPUT, verbatim
-	Outputs    map[string]string
-	OutputsErr error // the runner could not read $GITHUB_OUTPUT
-	Summary    string
-	WorkDir    string
-}
+type result = steptest.Result
 
-// runStep runs a step in-process the way a runner runs its action:
-// GITHUB_ACTIONS=true (so masks and annotations are workflow commands),
-// inputs and context in the environment, outputs and summary in real files.
+// runStep runs a step in-process the way a runner runs its action
+// (steptest), keeping a $GITHUB_OUTPUT the runner cannot read for the
+// checks to report.
 func runStep(t testing.TB, step action.Step, workDir string, env ...string) result {
 	t.Helper()
-	dir := t.TempDir()
-	out, summary := filepath.Join(dir, "output"), filepath.Join(dir, "summary")
-	full := append([]string{
-		"GITHUB_ACTIONS=true", "GITHUB_OUTPUT=" + out, "GITHUB_STEP_SUMMARY=" + summary,
-		"CICD_EXCELLENCE_RETRY_BACKOFF=10ms", "RUNNER_TEMP=" + dir,
-	}, env...)
-	if workDir != "" {
-		full = append(full, "GITHUB_WORKSPACE="+workDir)
-	}
-	m, err := action.ParseManifest(step.Manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var log bytes.Buffer
-	r := action.New(action.Options{Stdout: &log, Env: full, WorkDir: workDir, Manifest: m})
-	res := result{Err: step.Run(context.Background(), r), WorkDir: workDir}
-	if res.Err != nil {
-		// What main does with it: one annotation.
-		action.Report(r.Stdout, true, res.Err)
-	}
-	raw, _ := os.ReadFile(out)
-	res.RawOutput = string(raw)
-	res.Outputs, res.OutputsErr = action.ParseOutputFile(res.RawOutput)
-	s, _ := os.ReadFile(summary)
-	res.Log, res.Summary = log.String(), string(s)
-	return res
+	return steptest.RunWith(t, step, runOptions(workDir, env)...)
 }
+
+// runOptions are every hardening run's: the step waits (rate-limit resets,
+// Retry-After, merge polls) at most maxSleep each.
+func runOptions(workDir string, env []string, more ...steptest.Option) []steptest.Option {
+	return append([]steptest.Option{steptest.WorkDir(workDir), steptest.Env(env...), steptest.RawOutput(), steptest.MaxSleep(maxSleep)}, more...)
+}
+
+// maxSleep: long enough that retries still interleave with other requests.
+const maxSleep = 50 * time.Millisecond
 
 // problems collects what a check found, so that one case can report all of
 // them (and the fault matrix can count a run as failed without stopping).
@@ -165,16 +141,6 @@ func (p problems) report(t testing.TB, res result) {
 	t.Errorf("%s\nerror: %v\nlog:\n%s\noutputs: %q", strings.Join(p, "\n"), res.Err, res.Log, res.RawOutput)
 }
 
-// secretForms are the token and the encodings it would travel in: a
-// Basic-auth header (git's x-access-token user) and plain base64.
-func secretForms(s string) []string {
-	return []string{
-		s,
-		base64.StdEncoding.EncodeToString([]byte("x-access-token:" + s)),
-		base64.StdEncoding.EncodeToString([]byte(s)),
-	}
-}
-
 // checkSecrets is the scan every hardening run goes through: no log line,
 // output, summary or error may hold a secret, except the ::add-mask:: line
 // the runtime prints on purpose.
@@ -182,23 +148,8 @@ func checkSecrets(p *problems, res result, secrets ...string) {
 	if len(secrets) == 0 {
 		secrets = []string{secret}
 	}
-	for _, s := range secrets {
-		for _, form := range secretForms(s) {
-			for i, line := range strings.Split(res.Log, "\n") {
-				if strings.Contains(line, form) && strings.TrimRight(line, "\r") != "::add-mask::"+s {
-					p.addf("secret leaked in log line %d: %q", i+1, line)
-				}
-			}
-			if strings.Contains(res.RawOutput, form) {
-				p.addf("secret leaked in $GITHUB_OUTPUT")
-			}
-			if strings.Contains(res.Summary, form) {
-				p.addf("secret leaked in the job summary")
-			}
-			if res.Err != nil && strings.Contains(res.Err.Error(), form) {
-				p.addf("secret leaked in the error: %v", res.Err)
-			}
-		}
+	for _, l := range steptest.Leaks(res, secrets...) {
+		p.addf("%s", l)
 	}
 }
 
@@ -293,13 +244,12 @@ func checkWorkspaceGit(p *problems, dir string) {
 	if err != nil {
 		p.addf("git config --list: %v\n%s", err, cfg)
 	}
-	remotes, _ := exec.Command("git", "-C", dir, "remote", "-v").CombinedOutput()
-	for _, form := range secretForms(secret) {
+	// Remote URLs (and the insteadOf rules that rewrite them) are config
+	// values: the list holds them, so a second git process for
+	// "git remote -v" would find nothing more.
+	for _, form := range steptest.SecretForms(secret) {
 		if strings.Contains(string(cfg), form) {
-			p.addf("the workspace's git config holds the token:\n%s", cfg)
-		}
-		if strings.Contains(string(remotes), form) {
-			p.addf("a remote URL holds the token:\n%s", remotes)
+			p.addf("the workspace's git config (remote URLs included) holds the token:\n%s", cfg)
 		}
 	}
 	filepath.WalkDir(filepath.Join(dir, ".git"), func(path string, d os.DirEntry, err error) error {

@@ -380,7 +380,7 @@ func TestInjectionPublish(t *testing.T) {
 				t.Parallel()
 				r, _ := publishRun(ws, image)
 				files := newEnvFiles(t)
-				res := runStep(t, r.step, r.dir, append(append(append(r.env, files.vars()...), "INPUT_TAGS=v1"), pl.env(h.v)...)...)
+				res := r.run(t, append(append(append(r.env, files.vars()...), "INPUT_TAGS=v1"), pl.env(h.v)...)...)
 				var p problems
 				tagLine := func(line string) bool {
 					return strings.HasPrefix(line, image+":") && !strings.ContainsAny(line[len(image)+1:], ":/ ")

@@ -34,16 +34,19 @@ type world struct {
 	hotfix  string   // on hotfixes/x, not on main
 	feature string   // on feature, not merged
 	infra   string   // infra main
+	// planAfter is infra main's next commit in the plan world.
+	planAfter string
 }
 
-func newWorld(t testing.TB) *world {
+func newWorld(t testing.TB) *world { return worldFrom(t, worldTemplate(t, plainWorld)) }
+
+// worldFrom starts a fresh local GitHub whose repositories are copies of
+// the template's.
+func worldFrom(t testing.TB, tmpl *worldTmpl) *world {
 	t.Helper()
-	tmpl := worldTemplate(t)
-	srv := startServer(t, tmpl.dir)
+	srv := startServer(t)
 	for _, r := range []string{"app", "infra"} {
-		// The repositories are already on disk (copied from the template);
-		// CreateRepo's git init --bare only re-initialises them.
-		must(t, srv.CreateRepo(githubtest.RepoConfig{Owner: "acme", Name: r}))
+		must(t, srv.CreateRepo(githubtest.RepoConfig{Owner: "acme", Name: r, FromDir: filepath.Join(tmpl.dir, "acme", r+".git")}))
 	}
 	w := *tmpl.w
 	w.srv = srv
@@ -79,60 +82,104 @@ func seedWorld(t testing.TB, srv *githubtest.Server) *world {
 	return w
 }
 
-// The world is built once, on a server of its own, and each test gets a
-// copy of its repositories on a fresh server: seeding takes a dozen git
-// processes, copying a few small files.
-var template struct {
-	once sync.Once
-	dir  string
-	w    *world
-	err  error
+// The worlds are built once each, on a server of their own, and every
+// test gets a copy of their repositories on a fresh server: seeding takes
+// a dozen git processes, copying a few small files none. The plain world
+// is seedWorld's; the others add to it.
+const (
+	plainWorld = "plain"
+	// planWorld: dev moved from app[1] to app[2] on the infra repo's main,
+	// in commit planAfter, whose parent is infra.
+	planWorld = "plan"
+)
+
+var worldSeeds = map[string]func(t testing.TB, w *world){
+	plainWorld: func(testing.TB, *world) {},
+	planWorld: func(t testing.TB, w *world) {
+		dev := strings.Replace(w.file(t, "infra", "main", "envs/dev.json"), w.app[1], w.app[2], 1)
+		var err error
+		w.planAfter, err = w.srv.CommitFiles("acme", "infra", "main", map[string]string{"envs/dev.json": dev}, "dev")
+		must(t, err)
+	},
 }
 
 type worldTmpl struct {
-	dir string
+	dir string // the repositories, as Server.Dir lays them out
 	w   *world
 }
 
-func worldTemplate(t testing.TB) worldTmpl {
+var templates = struct {
+	sync.Mutex
+	m map[string]*worldTmpl
+}{m: map[string]*worldTmpl{}}
+
+func worldTemplate(t testing.TB, name string) *worldTmpl {
 	t.Helper()
-	template.once.Do(func() {
-		dir, err := os.MkdirTemp("", "hardening-world-")
+	templates.Lock()
+	defer templates.Unlock()
+	if tmpl := templates.m[name]; tmpl != nil {
+		return tmpl
+	}
+	dir, err := os.MkdirTemp("", "hardening-world-")
+	must(t, err)
+	templateDirs = append(templateDirs, dir)
+	srv, err := githubtest.Start(context.Background(), githubtest.Config{Dir: dir})
+	must(t, err)
+	defer srv.Close()
+	w := seedWorld(t, srv)
+	worldSeeds[name](t, w)
+	// git's sample hooks are inert; without them a copy is a third the
+	// files.
+	for _, r := range []string{"app", "infra"} {
+		must(t, os.RemoveAll(filepath.Join(dir, "acme", r+".git", "hooks")))
+	}
+	w.srv = nil
+	templates.m[name] = &worldTmpl{dir: dir, w: w}
+	return templates.m[name]
+}
+
+// checkouts are workspaces built once (git init and a commit) and copied
+// for each run, by name.
+var checkouts = struct {
+	sync.Mutex
+	m map[string]string
+}{m: map[string]string{}}
+
+// checkout returns a fresh copy of a git workspace holding files, built
+// once per name.
+func checkout(t testing.TB, name string, files func() map[string]string) string {
+	t.Helper()
+	checkouts.Lock()
+	tmpl, ok := checkouts.m[name]
+	if !ok {
+		dir, err := os.MkdirTemp("", "hardening-checkout-")
 		if err != nil {
-			template.err = err
-			return
+			checkouts.Unlock()
+			t.Fatal(err)
 		}
 		templateDirs = append(templateDirs, dir)
-		srv, err := githubtest.Start(context.Background(), githubtest.Config{Dir: filepath.Join(dir, "repos")})
-		if err != nil {
-			template.err = err
-			return
+		gitRepo(t, dir, files())
+		if err := os.RemoveAll(filepath.Join(dir, ".git", "hooks")); err != nil {
+			checkouts.Unlock()
+			t.Fatal(err)
 		}
-		defer srv.Close()
-		template.w = seedWorld(t, srv)
-		template.w.srv = nil
-		template.dir = filepath.Join(dir, "repos")
-	})
-	if template.err != nil || template.w == nil {
-		t.Fatalf("world template: %v", template.err)
+		checkouts.m[name], tmpl = dir, dir
 	}
-	return worldTmpl{dir: template.dir, w: template.w}
+	checkouts.Unlock()
+	dir := t.TempDir()
+	must(t, os.CopyFS(dir, os.DirFS(tmpl)))
+	return dir
 }
 
 // templateDirs are removed when the tests end.
 var templateDirs []string
 
-// startServer starts a local GitHub whose repository directory starts as a
-// copy of from (empty for none), registers the secret token, and closes it
+// startServer starts a local GitHub, registers the secret token, and closes it
 // with the test, failing the test on any OpenAPI violation, as
 // githubtest.New does.
-func startServer(t testing.TB, from string) *githubtest.Server {
+func startServer(t testing.TB) *githubtest.Server {
 	t.Helper()
-	dir := t.TempDir()
-	if from != "" {
-		must(t, os.CopyFS(dir, os.DirFS(from)))
-	}
-	srv, err := githubtest.Start(context.Background(), githubtest.Config{Dir: dir, Logf: t.Logf})
+	srv, err := githubtest.Start(context.Background(), githubtest.Config{Dir: t.TempDir(), Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
