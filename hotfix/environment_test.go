@@ -25,6 +25,8 @@ func TestBaseEnvironment(t *testing.T) {
 		"envs/beta.json":    file(f.feature),
 		"envs/broken.json":  file("v1.2.3"),
 		"deploy/qa.json":    file(f.head),
+		// A digest beside the tag is not a second version (#17).
+		"envs/pinned.json": `{"web": {"tag": "` + f.head + `", "digest": "sha256:` + strings.Repeat("ab", 32) + `"}}`,
 	}, "environments"); err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +38,7 @@ func TestBaseEnvironment(t *testing.T) {
 	}{
 		{name: "prod", base: "prod", want: f.first, env: "prod"},
 		{name: "staging", base: "staging", want: f.head, env: "staging"},
+		{name: "a tag with its digest", base: "pinned", want: f.head, env: "pinned"},
 		{name: "a key of two", base: "two", inputs: []string{"INPUT_VERSION_KEY=web.tag"}, want: f.head, env: "two"},
 		{name: "another directory", base: "qa", inputs: []string{"INPUT_ENVIRONMENTS_DIR=deploy"}, want: f.head, env: "qa"},
 		{name: "not an environment but a branch", base: "feature", inputs: []string{"INPUT_REQUIRE_ON_DEFAULT_BRANCH=false"}, want: f.feature},

@@ -7,7 +7,6 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"maps"
 	"net/http"
 	"path"
 	"regexp"
@@ -151,16 +150,16 @@ func environmentBase(ctx context.Context, c *gh.Client, q Request) (sha, file st
 	}
 	key := q.VersionKey
 	if key == "" {
+		// A digest beside a tag is not a second version.
+		versions := envfile.VersionKeys(values)
 		switch {
-		case len(values) == 1:
-			for k := range values {
-				key = k
-			}
+		case len(versions) == 1:
+			key = versions[0]
 		case values["api.tag"] != "":
 			key = "api.tag"
 		default:
-			keys := slices.Sorted(maps.Keys(values))
-			return "", "", false, action.Inputf("version-key", "is needed: %s of %s holds %d versions (%s)", file, infra, len(values), strings.Join(keys, ", "))
+			keys := slices.Sorted(slices.Values(versions))
+			return "", "", false, action.Inputf("version-key", "is needed: %s of %s holds %d versions (%s)", file, infra, len(versions), strings.Join(keys, ", "))
 		}
 	}
 	v, found := values[key]

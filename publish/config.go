@@ -3,8 +3,8 @@ package publish
 import (
 	"context"
 	"fmt"
+	"github.com/cicd-excellence/actions/internal/gitread"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -165,7 +165,7 @@ func parseConfig(ctx context.Context, r *action.Runtime, ev *event.Context) (*co
 		}
 		created = t.UTC().Format(time.RFC3339)
 	} else {
-		t, err := commitTime(ctx, r.WorkDir, c.Revision)
+		t, err := (gitread.Reader{Dir: r.WorkDir}).CommitTime(ctx, c.Revision)
 		if err != nil {
 			t = time.Unix(0, 0)
 			msg := fmt.Sprintf("cannot read the commit time of %s in %s (%v): created is %s; check out the repository (actions/checkout) or set created", c.Revision, r.WorkDir, err, t.UTC().Format(time.RFC3339))
@@ -256,30 +256,4 @@ func checkAnnotationValue(input, v string) error {
 		}
 	}
 	return nil
-}
-
-// commitTime asks git for the committer time of sha in the checkout at dir.
-// sha has been checked to be hexadecimal, so it cannot be an option.
-func commitTime(ctx context.Context, dir, sha string) (time.Time, error) {
-	cmd := exec.CommandContext(ctx, "git", "-C", dir, "show", "-s", "--format=%cI", sha, "--")
-	out, err := cmd.Output()
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok && len(ee.Stderr) > 0 {
-			return time.Time{}, fmt.Errorf("git show: %s", firstLine(string(ee.Stderr)))
-		}
-		return time.Time{}, fmt.Errorf("git show: %w", err)
-	}
-	t, err := time.Parse(time.RFC3339, strings.TrimSpace(string(out)))
-	if err != nil {
-		return time.Time{}, fmt.Errorf("git show printed %q: %w", strings.TrimSpace(string(out)), err)
-	}
-	return t, nil
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
 }

@@ -69,7 +69,8 @@ func (g Reader) run(ctx context.Context, stdin []byte, stdout limitWriter, args 
 }
 
 func (r gitResult) err(what string) error {
-	msg := strings.TrimSpace(string(r.stderr))
+	// One line: errors end up in annotations and one-line step errors.
+	msg, _, _ := strings.Cut(strings.TrimSpace(string(r.stderr)), "\n")
 	if msg == "" {
 		msg = "no message"
 	}
