@@ -2,6 +2,7 @@ package envdiff
 
 import (
 	"fmt"
+	"github.com/cicd-excellence/actions/internal/gitread"
 	"slices"
 	"strings"
 
@@ -37,7 +38,7 @@ func (c Config) resolve() (resolved, error) {
 	if r.dir == "" {
 		r.dir = "envs"
 	}
-	if err := checkRepoPath(r.dir); err != nil {
+	if err := gitread.CheckPath(r.dir); err != nil {
 		return r, fmt.Errorf("config dir: %w", err)
 	}
 	if len(r.order) == 0 {

@@ -3,6 +3,7 @@ package envdiff
 import (
 	"context"
 	"fmt"
+	"github.com/cicd-excellence/actions/internal/gitread"
 	"maps"
 	"slices"
 )
@@ -40,7 +41,7 @@ func converge(ctx context.Context, r Reader, commit string, cfg Config, compare 
 	if err != nil {
 		return nil, err
 	}
-	if commit, err = checkSHA("commit", commit); err != nil {
+	if commit, err = gitread.CheckSHA("commit", commit); err != nil {
 		return nil, err
 	}
 	p := &planner{r: r, c: c, res: &Result{}}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cicd-excellence/actions/internal/gitread"
 	"maps"
 	"path"
 	"slices"
@@ -74,10 +75,10 @@ func Plan(ctx context.Context, r Reader, before, after string, cfg Config) (*Res
 	if err != nil {
 		return nil, err
 	}
-	if after, err = checkSHA("after", after); err != nil {
+	if after, err = gitread.CheckSHA("after", after); err != nil {
 		return nil, err
 	}
-	if before, err = checkSHA("before", before); err != nil {
+	if before, err = gitread.CheckSHA("before", before); err != nil {
 		return nil, err
 	}
 	p := &planner{r: r, c: c, res: &Result{}}

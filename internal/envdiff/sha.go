@@ -1,27 +1,10 @@
 package envdiff
 
 import (
-	"fmt"
-	"path"
 	"strings"
 
 	"github.com/cicd-excellence/actions/internal/refname"
 )
-
-// checkSHA accepts a full commit SHA (40 hex digits, or 64 in a SHA-256
-// repository) and lower-cases it. Only full SHAs: a push event always has
-// them, and anything else could be read by git as a ref or an option.
-func checkSHA(name, s string) (string, error) {
-	if len(s) != 40 && len(s) != 64 {
-		return "", fmt.Errorf("%s %q is not a full commit SHA (40 or 64 hex digits)", name, s)
-	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return "", fmt.Errorf("%s %q is not a full commit SHA (40 or 64 hex digits)", name, s)
-		}
-	}
-	return strings.ToLower(s), nil
-}
 
 // isZero reports the all-zeros SHA GitHub sends as before on a branch's
 // first push and as after when a branch is deleted.
@@ -31,25 +14,3 @@ func isZero(sha string) bool {
 
 // short abbreviates a SHA for messages.
 func short(sha string) string { return refname.Short(sha) }
-
-// checkRepoPath accepts a clean, relative, slash-separated path inside the
-// repository, with no control characters (a newline would end a cat-file
-// --batch request) and not starting with '-'.
-func checkRepoPath(p string) error {
-	switch {
-	case p == "":
-		return fmt.Errorf("path is empty")
-	case strings.HasPrefix(p, "/"):
-		return fmt.Errorf("path %q is absolute; want one relative to the repository root", p)
-	case strings.HasPrefix(p, "-"):
-		return fmt.Errorf("path %q starts with '-'", p)
-	case path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../"):
-		return fmt.Errorf("path %q is not a clean path inside the repository", p)
-	}
-	for _, c := range p {
-		if c < 0x20 || c == 0x7f {
-			return fmt.Errorf("path %q contains a control character", p)
-		}
-	}
-	return nil
-}

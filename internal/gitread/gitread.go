@@ -97,7 +97,7 @@ func (w *limitWriter) Write(p []byte) (int, error) {
 // --verify --quiet exits 1 for "no such commit" and 128 for a broken
 // repository, which cat-file -e does not tell apart.
 func (g Reader) Exists(ctx context.Context, sha string) (bool, error) {
-	sha, err := checkSHA("commit", sha)
+	sha, err := CheckSHA("commit", sha)
 	if err != nil {
 		return false, err
 	}
@@ -116,11 +116,11 @@ func (g Reader) Exists(ctx context.Context, sha string) (bool, error) {
 // IsAncestor reports whether ancestor is reachable from descendant: false
 // for a force push.
 func (g Reader) IsAncestor(ctx context.Context, ancestor, descendant string) (bool, error) {
-	a, err := checkSHA("ancestor", ancestor)
+	a, err := CheckSHA("ancestor", ancestor)
 	if err != nil {
 		return false, err
 	}
-	d, err := checkSHA("descendant", descendant)
+	d, err := CheckSHA("descendant", descendant)
 	if err != nil {
 		return false, err
 	}
@@ -139,11 +139,11 @@ func (g Reader) IsAncestor(ctx context.Context, ancestor, descendant string) (bo
 // ListFiles lists the regular files (not directories, symlinks or
 // submodules) directly in dir at sha, sorted.
 func (g Reader) ListFiles(ctx context.Context, sha, dir string) ([]string, error) {
-	sha, err := checkSHA("commit", sha)
+	sha, err := CheckSHA("commit", sha)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRepoPath(dir); err != nil {
+	if err := CheckPath(dir); err != nil {
 		return nil, err
 	}
 	// No --end-of-options here: ls-tree would then take "--" for a path.
@@ -178,11 +178,11 @@ func (g Reader) ListFiles(ctx context.Context, sha, dir string) ([]string, error
 // missing path on stdout instead of failing, and never applies textconv or
 // other filters to the blob.
 func (g Reader) ReadFile(ctx context.Context, sha, path string) ([]byte, bool, error) {
-	sha, err := checkSHA("commit", sha)
+	sha, err := CheckSHA("commit", sha)
 	if err != nil {
 		return nil, false, err
 	}
-	if err := checkRepoPath(path); err != nil {
+	if err := CheckPath(path); err != nil {
 		return nil, false, err
 	}
 	if path == "." {

@@ -14,11 +14,11 @@ const historyHint = " (check out with fetch-depth: 0)"
 
 // MergeBase returns the best common ancestor of a and b.
 func (g Reader) MergeBase(ctx context.Context, a, b string) (string, error) {
-	a, err := checkSHA("commit", a)
+	a, err := CheckSHA("commit", a)
 	if err != nil {
 		return "", err
 	}
-	if b, err = checkSHA("commit", b); err != nil {
+	if b, err = CheckSHA("commit", b); err != nil {
 		return "", err
 	}
 	what := fmt.Sprintf("find the merge base of %s and %s", short(a), short(b))
@@ -29,7 +29,7 @@ func (g Reader) MergeBase(ctx context.Context, a, b string) (string, error) {
 	if res.code != 0 {
 		return "", fmt.Errorf("%w%s", res.err(what), historyHint)
 	}
-	return checkSHA("merge base", strings.TrimSpace(string(res.stdout)))
+	return CheckSHA("merge base", strings.TrimSpace(string(res.stdout)))
 }
 
 // Change is one file a diff names: its status letter (A, M, D, T, ...) and
@@ -42,11 +42,11 @@ type Change struct {
 // Changes lists the files that differ between two commits, renames shown
 // as a delete and an add (a rename must not hide what it touches).
 func (g Reader) Changes(ctx context.Context, from, to string) ([]Change, error) {
-	from, err := checkSHA("commit", from)
+	from, err := CheckSHA("commit", from)
 	if err != nil {
 		return nil, err
 	}
-	if to, err = checkSHA("commit", to); err != nil {
+	if to, err = CheckSHA("commit", to); err != nil {
 		return nil, err
 	}
 	what := fmt.Sprintf("list the files changed from %s to %s", short(from), short(to))
@@ -69,11 +69,11 @@ func (g Reader) Changes(ctx context.Context, from, to string) ([]Change, error) 
 // first, at most max+1 of them: a caller that allows max sees that there
 // are more without reading them all.
 func (g Reader) Commits(ctx context.Context, from, to string, max int) ([]string, error) {
-	from, err := checkSHA("commit", from)
+	from, err := CheckSHA("commit", from)
 	if err != nil {
 		return nil, err
 	}
-	if to, err = checkSHA("commit", to); err != nil {
+	if to, err = CheckSHA("commit", to); err != nil {
 		return nil, err
 	}
 	what := fmt.Sprintf("list the commits from %s to %s", short(from), short(to))
@@ -90,11 +90,11 @@ func (g Reader) Commits(ctx context.Context, from, to string, max int) ([]string
 // EverHeld reports whether value was ever added to or removed from file in
 // the history of rev (git log -S): whether the file ever held it.
 func (g Reader) EverHeld(ctx context.Context, rev, file, value string) (bool, error) {
-	rev, err := checkSHA("commit", rev)
+	rev, err := CheckSHA("commit", rev)
 	if err != nil {
 		return false, err
 	}
-	if err := checkRepoPath(file); err != nil {
+	if err := CheckPath(file); err != nil {
 		return false, err
 	}
 	if strings.ContainsAny(value, "\x00\n") || value == "" {
@@ -114,7 +114,7 @@ func (g Reader) EverHeld(ctx context.Context, rev, file, value string) (bool, er
 
 // CommitTime is the committer time of sha.
 func (g Reader) CommitTime(ctx context.Context, sha string) (time.Time, error) {
-	sha, err := checkSHA("commit", sha)
+	sha, err := CheckSHA("commit", sha)
 	if err != nil {
 		return time.Time{}, err
 	}

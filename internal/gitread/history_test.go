@@ -66,7 +66,7 @@ func TestHistory(t *testing.T) {
 	// A shallow clone lacks the history: the error says how to get it.
 	shallow := t.TempDir()
 	r.git("clone", "-q", "--depth", "1", "--no-local", "file://"+r.dir, shallow)
-	head := strings.TrimSpace(r.gitIn(shallow, "rev-parse", "HEAD"))
+	head := r.git("-C", shallow, "rev-parse", "HEAD")
 	if _, err := (Reader{Dir: shallow}).MergeBase(ctx, c1, head); err == nil || !strings.Contains(err.Error(), "fetch-depth: 0") {
 		t.Errorf("MergeBase in a shallow clone: %v", err)
 	}

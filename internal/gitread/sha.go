@@ -8,9 +8,9 @@ import (
 	"github.com/cicd-excellence/actions/internal/refname"
 )
 
-// checkSHA accepts a full object name: 40 hex digits, or 64 in a SHA-256
+// CheckSHA accepts a full object name: 40 hex digits, or 64 in a SHA-256
 // repository. Anything else could be read by git as a revision expression.
-func checkSHA(name, s string) (string, error) {
+func CheckSHA(name, s string) (string, error) {
 	if len(s) != 40 && len(s) != 64 {
 		return "", fmt.Errorf("%s %q is not a full commit SHA (40 or 64 hex digits)", name, s)
 	}
@@ -24,10 +24,10 @@ func checkSHA(name, s string) (string, error) {
 
 func short(sha string) string { return refname.Short(sha) }
 
-// checkRepoPath accepts a clean, relative, slash-separated path inside the
+// CheckPath accepts a clean, relative, slash-separated path inside the
 // repository, with no control characters (a newline would end a cat-file
 // --batch request) and not starting with '-'.
-func checkRepoPath(p string) error {
+func CheckPath(p string) error {
 	switch {
 	case p == "":
 		return fmt.Errorf("path is empty")
