@@ -3,6 +3,7 @@ package envdiff
 import (
 	"context"
 	"errors"
+	"github.com/cicd-excellence/actions/internal/testkit/gitrepo"
 	"reflect"
 	"strings"
 	"testing"
@@ -59,12 +60,12 @@ func TestConverge(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := newRepo(t)
+			r := gitrepo.New(t)
 			head := base(r)
 			if tc.files != nil {
-				head = r.commit("change", tc.files)
+				head = r.Commit("change", tc.files)
 			}
-			res, err := Converge(context.Background(), r.reader(), head, Config{}, Recorded(tc.deployed))
+			res, err := Converge(context.Background(), reader(r), head, Config{}, Recorded(tc.deployed))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,31 +79,31 @@ func TestConverge(t *testing.T) {
 
 func TestConvergeErrors(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
+	r := gitrepo.New(t)
 	head := base(r)
-	broken := r.commit("break", map[string]string{"envs/dev.json": "{\n  \"api\": \n}\n"})
+	broken := r.Commit("break", map[string]string{"envs/dev.json": "{\n  \"api\": \n}\n"})
 	ctx := context.Background()
-	if _, err := Converge(ctx, r.reader(), "HEAD", Config{}, Recorded(nil)); err == nil || !strings.Contains(err.Error(), "not a full commit SHA") {
+	if _, err := Converge(ctx, reader(r), "HEAD", Config{}, Recorded(nil)); err == nil || !strings.Contains(err.Error(), "not a full commit SHA") {
 		t.Errorf("HEAD: %v", err)
 	}
-	if _, err := Converge(ctx, r.reader(), strings.Repeat("c", 40), Config{}, Recorded(nil)); !errors.Is(err, ErrMissingCommit) {
+	if _, err := Converge(ctx, reader(r), strings.Repeat("c", 40), Config{}, Recorded(nil)); !errors.Is(err, ErrMissingCommit) {
 		t.Errorf("a commit the clone lacks: %v", err)
 	}
 	var fe *FileError
-	if _, err := Converge(ctx, r.reader(), broken, Config{}, Recorded(nil)); !errors.As(err, &fe) || fe.File != "envs/dev.json" {
+	if _, err := Converge(ctx, reader(r), broken, Config{}, Recorded(nil)); !errors.As(err, &fe) || fe.File != "envs/dev.json" {
 		t.Errorf("a broken file: %v", err)
 	}
-	if _, err := Converge(ctx, r.reader(), head, Config{Tracked: []string{"api.**"}}, Recorded(nil)); err == nil {
+	if _, err := Converge(ctx, reader(r), head, Config{Tracked: []string{"api.**"}}, Recorded(nil)); err == nil {
 		t.Error("a bad pattern: no error")
 	}
 }
 
 func TestConvergeAsksOnlyWhatItNeeds(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
-	head := r.commit("files", map[string]string{"envs/dev.json": envJSON(a1, w1), "envs/notes.json": `{"owner": "ops"}`})
+	r := gitrepo.New(t)
+	head := r.Commit("files", map[string]string{"envs/dev.json": envJSON(a1, w1), "envs/notes.json": `{"owner": "ops"}`})
 	var asked []string
-	_, err := Converge(context.Background(), r.reader(), head, Config{}, func(_ context.Context, env string) (map[string]string, bool, error) {
+	_, err := Converge(context.Background(), reader(r), head, Config{}, func(_ context.Context, env string) (map[string]string, bool, error) {
 		asked = append(asked, env)
 		return nil, false, nil
 	})
@@ -110,7 +111,7 @@ func TestConvergeAsksOnlyWhatItNeeds(t *testing.T) {
 		t.Errorf("asked about %q (%v), want only dev", asked, err)
 	}
 	boom := errors.New("the API is down")
-	_, err = Converge(context.Background(), r.reader(), head, Config{}, func(context.Context, string) (map[string]string, bool, error) { return nil, false, boom })
+	_, err = Converge(context.Background(), reader(r), head, Config{}, func(context.Context, string) (map[string]string, bool, error) { return nil, false, boom })
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "dev: ") {
 		t.Errorf("err = %v", err)
 	}
@@ -118,10 +119,10 @@ func TestConvergeAsksOnlyWhatItNeeds(t *testing.T) {
 
 func TestPlanReportsUntracked(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
+	r := gitrepo.New(t)
 	b := base(r)
-	a := r.commit("typo", map[string]string{"envs/dev.json": `{"api": {"tga": "` + a2 + `"}}`})
-	res, err := Plan(context.Background(), r.reader(), b, a, Config{})
+	a := r.Commit("typo", map[string]string{"envs/dev.json": `{"api": {"tga": "` + a2 + `"}}`})
+	res, err := Plan(context.Background(), reader(r), b, a, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/cicd-excellence/actions/internal/gitread"
+	"github.com/cicd-excellence/actions/internal/testkit/gitrepo"
 	"maps"
 	"reflect"
 	"strings"
@@ -28,8 +29,8 @@ func envJSON(api, web string) string {
 }
 
 // base commits dev, staging and prod all at (a1, w1).
-func base(r *testRepo) string {
-	return r.commit("init", map[string]string{
+func base(r *gitrepo.Repo) string {
+	return r.Commit("init", map[string]string{
 		"envs/dev.json":     envJSON(a1, w1),
 		"envs/staging.json": envJSON(a1, w1),
 		"envs/prod.json":    envJSON(a1, w1),
@@ -48,7 +49,7 @@ func TestPlan(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		setup   func(r *testRepo) (before, after string)
+		setup   func(r *gitrepo.Repo) (before, after string)
 		cfg     Config
 		want    []wantEnv
 		notes   []string // substrings, each of some note
@@ -60,20 +61,20 @@ func TestPlan(t *testing.T) {
 	}{
 		{
 			name: "one commit changes dev",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				return b, r.commit("dev api", map[string]string{"envs/dev.json": envJSON(a2, w1)})
+				return b, r.Commit("dev api", map[string]string{"envs/dev.json": envJSON(a2, w1)})
 			},
 			want:    []wantEnv{{env: "dev", changes: []Change{{Key: "api.tag", Old: a1, New: a2}}}},
 			version: map[string]map[string]string{"dev": {"api.tag": a2, "web.tag": w1}},
 		},
 		{
 			name: "several commits: dev twice, then staging",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				r.commit("dev api 2", map[string]string{"envs/dev.json": envJSON(a2, w1)})
-				r.commit("dev api 3, web 2", map[string]string{"envs/dev.json": envJSON(a3, w2)})
-				return b, r.commit("staging", map[string]string{"envs/staging.json": envJSON(a2, w1)})
+				r.Commit("dev api 2", map[string]string{"envs/dev.json": envJSON(a2, w1)})
+				r.Commit("dev api 3, web 2", map[string]string{"envs/dev.json": envJSON(a3, w2)})
+				return b, r.Commit("staging", map[string]string{"envs/staging.json": envJSON(a2, w1)})
 			},
 			want: []wantEnv{
 				{env: "dev", changes: []Change{{Key: "api.tag", Old: a1, New: a3}, {Key: "web.tag", Old: w1, New: w2}}},
@@ -82,9 +83,9 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name: "prod, staging and dev in one commit deploy in order",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				return b, r.commit("all", map[string]string{"envs/prod.json": envJSON(a2, w1), "envs/dev.json": envJSON(a2, w1), "envs/staging.json": envJSON(a2, w1)})
+				return b, r.Commit("all", map[string]string{"envs/prod.json": envJSON(a2, w1), "envs/dev.json": envJSON(a2, w1), "envs/staging.json": envJSON(a2, w1)})
 			},
 			want: []wantEnv{
 				{env: "dev", changes: []Change{{Key: "api.tag", Old: a1, New: a2}}},
@@ -94,22 +95,22 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name: "a non-tracked key changes",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				return b, r.commit("replicas", map[string]string{"envs/dev.json": strings.Replace(envJSON(a1, w1), `"replicas": 2`, `"replicas": 5`, 1)})
+				return b, r.Commit("replicas", map[string]string{"envs/dev.json": strings.Replace(envJSON(a1, w1), `"replicas": 2`, `"replicas": 5`, 1)})
 			},
 		},
 		{
 			name: "reformat only",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				return b, r.commit("minify", map[string]string{"envs/dev.json": fmt.Sprintf(`{"web":{"tag":%q},"api":{"replicas":2,"tag":%q}}`, w1, a1)})
+				return b, r.Commit("minify", map[string]string{"envs/dev.json": fmt.Sprintf(`{"web":{"tag":%q},"api":{"replicas":2,"tag":%q}}`, w1, a1)})
 			},
 		},
 		{
 			name: "first push",
-			setup: func(r *testRepo) (string, string) {
-				return zero, r.commit("init", map[string]string{
+			setup: func(r *gitrepo.Repo) (string, string) {
+				return zero, r.Commit("init", map[string]string{
 					"envs/prod.json":  envJSON(a1, w1),
 					"envs/dev.json":   envJSON(a2, w1),
 					"envs/tools.json": `{"replicas": 1}`,
@@ -124,12 +125,12 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name: "force push",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				pushed := r.commit("dev api 2", map[string]string{"envs/dev.json": envJSON(a2, w1)})
-				r.git("reset", "-q", "--hard", b)
-				r.commit("staging api 3", map[string]string{"envs/staging.json": envJSON(a3, w1)})
-				return pushed, r.git("rev-parse", "HEAD")
+				pushed := r.Commit("dev api 2", map[string]string{"envs/dev.json": envJSON(a2, w1)})
+				r.Git("reset", "-q", "--hard", b)
+				r.Commit("staging api 3", map[string]string{"envs/staging.json": envJSON(a3, w1)})
+				return pushed, r.Git("rev-parse", "HEAD")
 			},
 			force: true,
 			want: []wantEnv{
@@ -140,7 +141,7 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name: "before is not in the clone",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				return strings.Repeat("de", 20), base(r)
 			},
 			errIs: ErrMissingCommit,
@@ -148,7 +149,7 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name: "after is not in the clone",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				return base(r), strings.Repeat("de", 20)
 			},
 			errIs: ErrMissingCommit,
@@ -156,9 +157,9 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name: "new environments deploy after prod, alphabetically",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				return b, r.commit("qa and alpha", map[string]string{
+				return b, r.Commit("qa and alpha", map[string]string{
 					"envs/qa.json":    envJSON(a2, w2),
 					"envs/alpha.json": `{"api": {"tag": "` + a3 + `"}}`,
 					"envs/prod.json":  envJSON(a2, w1),
@@ -172,42 +173,42 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name: "a deleted environment is reported, not deployed",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				return b, r.commit("drop staging", map[string]string{"envs/staging.json": ""})
+				return b, r.Commit("drop staging", map[string]string{"envs/staging.json": ""})
 			},
 			want:  []wantEnv{{env: "staging", del: true}},
 			notes: []string{"envs/staging.json was deleted: environment staging is not deployed"},
 		},
 		{
 			name: "changed and changed back",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				r.commit("dev api 2", map[string]string{"envs/dev.json": envJSON(a2, w1)})
-				return b, r.commit("revert", map[string]string{"envs/dev.json": envJSON(a1, w1)})
+				r.Commit("dev api 2", map[string]string{"envs/dev.json": envJSON(a2, w1)})
+				return b, r.Commit("revert", map[string]string{"envs/dev.json": envJSON(a1, w1)})
 			},
 		},
 		{
 			name: "invalid JSON at after",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				return b, r.commit("dup", map[string]string{"envs/staging.json": "{\n  \"api\": {\n    \"tag\": \"x\", \"tag\": \"y\"\n  }\n}\n"})
+				return b, r.Commit("dup", map[string]string{"envs/staging.json": "{\n  \"api\": {\n    \"tag\": \"x\", \"tag\": \"y\"\n  }\n}\n"})
 			},
 			err: `envs/staging.json at %s: line 3, column 17: duplicate key "tag"`,
 		},
 		{
 			name: "a tracked value that is not a string",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				return b, r.commit("number", map[string]string{"envs/dev.json": "{\"api\": {\"tag\": 42}}"})
+				return b, r.Commit("number", map[string]string{"envs/dev.json": "{\"api\": {\"tag\": 42}}"})
 			},
 			err: "envs/dev.json at %s: api.tag (line 1) is a number, not a string",
 		},
 		{
 			name: "invalid environment names are ignored with a note",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				return b, r.commit("odd files", map[string]string{
+				return b, r.Commit("odd files", map[string]string{
 					"envs/Dev.json":      envJSON(a2, w2),
 					"envs/my env.json":   envJSON(a2, w2),
 					"envs/.hidden.json":  envJSON(a2, w2),
@@ -224,7 +225,7 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name: "same commit",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
 				return b, b
 			},
@@ -232,9 +233,9 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name: "a tracked key removed",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				return b, r.commit("drop web", map[string]string{"envs/prod.json": `{"api": {"tag": "` + a1 + `"}}`})
+				return b, r.Commit("drop web", map[string]string{"envs/prod.json": `{"api": {"tag": "` + a1 + `"}}`})
 			},
 			want:    []wantEnv{{env: "prod", changes: []Change{{Key: "web.tag", Old: w1, Removed: true}}}},
 			notes:   []string{"prod: web.tag was removed"},
@@ -242,22 +243,22 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name: "a push that fixes a broken file deploys all of it",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				base(r)
-				broken := r.commit("break", map[string]string{"envs/dev.json": "{\"api\": "})
-				return broken, r.commit("fix", map[string]string{"envs/dev.json": envJSON(a2, w1)})
+				broken := r.Commit("break", map[string]string{"envs/dev.json": "{\"api\": "})
+				return broken, r.Commit("fix", map[string]string{"envs/dev.json": envJSON(a2, w1)})
 			},
 			want:  []wantEnv{{env: "dev", changes: []Change{{Key: "api.tag", New: a2}, {Key: "web.tag", New: w1}}}},
 			notes: []string{"line 1, column 9: unexpected end of JSON input; every tracked value of dev counts as changed"},
 		},
 		{
 			name: "custom dir, tracked keys and order",
-			setup: func(r *testRepo) (string, string) {
-				b := r.commit("init", map[string]string{
+			setup: func(r *gitrepo.Repo) (string, string) {
+				b := r.Commit("init", map[string]string{
 					"deploy/environments/dev.json":  `{"apps": {"api": {"version": "1", "tag": "x"}}}`,
 					"deploy/environments/prod.json": `{"apps": {"api": {"version": "1", "tag": "x"}}}`,
 				})
-				return b, r.commit("bump", map[string]string{
+				return b, r.Commit("bump", map[string]string{
 					"deploy/environments/dev.json":  `{"apps": {"api": {"version": "2", "tag": "x"}}}`,
 					"deploy/environments/prod.json": `{"apps": {"api": {"version": "2", "tag": "y"}}}`,
 				})
@@ -270,53 +271,53 @@ func TestPlan(t *testing.T) {
 		},
 		{
 			name: "no environment files",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				return b, r.commit("docs", map[string]string{"README.md": "more\n"})
+				return b, r.Commit("docs", map[string]string{"README.md": "more\n"})
 			},
 			cfg:   Config{Dir: "environments"},
 			notes: []string{"no environment files (<env>.json) in environments at "},
 		},
 		{
 			name: "the push deleted the branch",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				return base(r), zero
 			},
 			notes: []string{"deleted the branch"},
 		},
 		{
 			name: "upper-case SHAs",
-			setup: func(r *testRepo) (string, string) {
+			setup: func(r *gitrepo.Repo) (string, string) {
 				b := base(r)
-				return strings.ToUpper(b), strings.ToUpper(r.commit("dev", map[string]string{"envs/dev.json": envJSON(a2, w1)}))
+				return strings.ToUpper(b), strings.ToUpper(r.Commit("dev", map[string]string{"envs/dev.json": envJSON(a2, w1)}))
 			},
 			want: []wantEnv{{env: "dev", changes: []Change{{Key: "api.tag", Old: a1, New: a2}}}},
 		},
 		{
 			name:  "an option instead of a SHA",
-			setup: func(r *testRepo) (string, string) { return "--output=/tmp/x", base(r) },
+			setup: func(r *gitrepo.Repo) (string, string) { return "--output=/tmp/x", base(r) },
 			err:   `before "--output=/tmp/x" is not a full commit SHA`,
 		},
 		{
 			name:  "a short SHA",
-			setup: func(r *testRepo) (string, string) { b := base(r); return b, b[:12] },
+			setup: func(r *gitrepo.Repo) (string, string) { b := base(r); return b, b[:12] },
 			err:   "is not a full commit SHA",
 		},
 		{
 			name:  "a bad pattern",
-			setup: func(r *testRepo) (string, string) { b := base(r); return b, b },
+			setup: func(r *gitrepo.Repo) (string, string) { b := base(r); return b, b },
 			cfg:   Config{Tracked: []string{"api*"}},
 			err:   `config tracked: pattern "api*"`,
 		},
 		{
 			name:  "a bad dir",
-			setup: func(r *testRepo) (string, string) { b := base(r); return b, b },
+			setup: func(r *gitrepo.Repo) (string, string) { b := base(r); return b, b },
 			cfg:   Config{Dir: "../envs"},
 			err:   `config dir: path "../envs" is not a clean path`,
 		},
 		{
 			name:  "a bad order",
-			setup: func(r *testRepo) (string, string) { b := base(r); return b, b },
+			setup: func(r *gitrepo.Repo) (string, string) { b := base(r); return b, b },
 			cfg:   Config{Order: []string{"Prod"}},
 			err:   `config order: "Prod" is not an environment name`,
 		},
@@ -324,9 +325,9 @@ func TestPlan(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := newRepo(t)
+			r := gitrepo.New(t)
 			before, after := tt.setup(r)
-			res, err := Plan(context.Background(), r.reader(), before, after, tt.cfg)
+			res, err := Plan(context.Background(), reader(r), before, after, tt.cfg)
 			if tt.err != "" || tt.errIs != nil {
 				want := tt.err
 				if strings.Contains(want, "%s") {
@@ -405,10 +406,10 @@ func checkResult(t *testing.T, res *Result, want []wantEnv, notes []string) {
 // the commit and the line, for an annotation.
 func TestPlanFileError(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
+	r := gitrepo.New(t)
 	b := base(r)
-	a := r.commit("break", map[string]string{"envs/dev.json": "{\n  \"api\": {\n    \"tag\": \"x\",\n  }\n}\n"})
-	_, err := Plan(context.Background(), r.reader(), b, a, Config{})
+	a := r.Commit("break", map[string]string{"envs/dev.json": "{\n  \"api\": {\n    \"tag\": \"x\",\n  }\n}\n"})
+	_, err := Plan(context.Background(), reader(r), b, a, Config{})
 	var fe *FileError
 	var se *envfile.SyntaxError
 	if !errors.As(err, &fe) || !errors.As(err, &se) {
@@ -423,17 +424,17 @@ func TestPlanFileError(t *testing.T) {
 // depth-1 checkout of the infra repository lacks the push's before commit.
 func TestPlanShallowClone(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
+	r := gitrepo.New(t)
 	b := base(r)
-	a := r.commit("dev", map[string]string{"envs/dev.json": envJSON(a2, w1)})
+	a := r.Commit("dev", map[string]string{"envs/dev.json": envJSON(a2, w1)})
 	clone := t.TempDir()
-	r.git("clone", "-q", "--depth", "1", "file://"+r.dir, clone)
+	r.Git("clone", "-q", "--depth", "1", "file://"+r.Dir, clone)
 	_, err := Plan(context.Background(), gitread.Reader{Dir: clone}, b, a, Config{})
 	if !errors.Is(err, ErrMissingCommit) || !strings.Contains(err.Error(), "fetch-depth: 0") {
 		t.Fatalf("shallow clone: err = %v, want ErrMissingCommit suggesting fetch-depth: 0", err)
 	}
 	deeper := t.TempDir()
-	r.git("clone", "-q", "--depth", "2", "file://"+r.dir, deeper)
+	r.Git("clone", "-q", "--depth", "2", "file://"+r.Dir, deeper)
 	res, err := Plan(context.Background(), gitread.Reader{Dir: deeper}, b, a, Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -446,10 +447,10 @@ type plainReader struct{ Reader }
 
 func TestPlanWithoutAncestry(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
+	r := gitrepo.New(t)
 	b := base(r)
-	a := r.commit("dev", map[string]string{"envs/dev.json": envJSON(a2, w1)})
-	res, err := Plan(context.Background(), plainReader{r.reader()}, b, a, Config{})
+	a := r.Commit("dev", map[string]string{"envs/dev.json": envJSON(a2, w1)})
+	res, err := Plan(context.Background(), plainReader{reader(r)}, b, a, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,16 +493,16 @@ func (f failingReader) ReadFile(ctx context.Context, sha, path string) ([]byte, 
 
 func TestPlanReaderErrors(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
+	r := gitrepo.New(t)
 	b := base(r)
-	a := r.commit("dev", map[string]string{"envs/dev.json": envJSON(a2, w1)})
+	a := r.Commit("dev", map[string]string{"envs/dev.json": envJSON(a2, w1)})
 	for fail, want := range map[string]string{
 		"exists": "look up after " + short(a) + ": boom",
 		"list":   "list envs at " + short(b) + ": boom",
 		"read":   "read envs/dev.json at " + short(a) + ": boom",
 		"vanish": "read envs/dev.json at " + short(a) + ": listed but not found",
 	} {
-		_, err := Plan(context.Background(), failingReader{r.reader(), fail}, b, a, Config{})
+		_, err := Plan(context.Background(), failingReader{reader(r), fail}, b, a, Config{})
 		if err == nil || err.Error() != want {
 			t.Errorf("%s: err = %v, want %q", fail, err, want)
 		}

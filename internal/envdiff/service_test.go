@@ -3,6 +3,7 @@ package envdiff
 import (
 	"context"
 	"errors"
+	"github.com/cicd-excellence/actions/internal/testkit/gitrepo"
 	"reflect"
 	"slices"
 	"strings"
@@ -108,15 +109,15 @@ func services(res *Result) []wantSvc {
 
 func TestByService(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
+	r := gitrepo.New(t)
 	b := base(r)
 	three := func(api, web, shop string) string {
 		return `{"api": {"tag": "` + api + `", "digest": "sha256:1"}, "web": {"tag": "` + web + `"}, "shop": {"web": {"tag": "` + shop + `"}}}`
 	}
-	c1 := r.commit("three services", map[string]string{"envs/dev.json": three(a1, w1, a1), "envs/prod.json": three(a1, w1, a1)})
-	c2 := r.commit("bump", map[string]string{"envs/dev.json": three(a2, w1, a2), "envs/prod.json": three(a1, w2, a1)})
-	c3 := r.commit("qa gone", map[string]string{"envs/qa.json": `{"api": {"tag": "` + a1 + `"}}`})
-	c4 := r.commit("qa deleted", map[string]string{"envs/qa.json": ""})
+	c1 := r.Commit("three services", map[string]string{"envs/dev.json": three(a1, w1, a1), "envs/prod.json": three(a1, w1, a1)})
+	c2 := r.Commit("bump", map[string]string{"envs/dev.json": three(a2, w1, a2), "envs/prod.json": three(a1, w2, a1)})
+	c3 := r.Commit("qa gone", map[string]string{"envs/qa.json": `{"api": {"tag": "` + a1 + `"}}`})
+	c4 := r.Commit("qa deleted", map[string]string{"envs/qa.json": ""})
 	tests := []struct {
 		name          string
 		before, after string
@@ -146,7 +147,7 @@ func TestByService(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := Plan(context.Background(), r.reader(), tc.before, tc.after, Config{Tracked: []string{"**.tag", "**.digest"}})
+			res, err := Plan(context.Background(), reader(r), tc.before, tc.after, Config{Tracked: []string{"**.tag", "**.digest"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,8 +171,8 @@ func TestByService(t *testing.T) {
 		})
 	}
 	t.Run("a service with every key removed is not deployed", func(t *testing.T) {
-		c5 := r.commit("web gone", map[string]string{"envs/prod.json": `{"api": {"tag": "` + a1 + `", "digest": "sha256:1"}, "shop": {"web": {"tag": "` + a1 + `"}}}`})
-		res, err := Plan(context.Background(), r.reader(), c4, c5, Config{})
+		c5 := r.Commit("web gone", map[string]string{"envs/prod.json": `{"api": {"tag": "` + a1 + `", "digest": "sha256:1"}, "shop": {"web": {"tag": "` + a1 + `"}}}`})
+		res, err := Plan(context.Background(), reader(r), c4, c5, Config{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,8 +182,8 @@ func TestByService(t *testing.T) {
 		}
 	})
 	t.Run("a top-level tracked key names no service", func(t *testing.T) {
-		c6 := r.commit("flat", map[string]string{"envs/prod.json": `{"tag": "` + a1 + `"}`})
-		res, err := Plan(context.Background(), r.reader(), c4, c6, Config{})
+		c6 := r.Commit("flat", map[string]string{"envs/prod.json": `{"tag": "` + a1 + `"}`})
+		res, err := Plan(context.Background(), reader(r), c4, c6, Config{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,8 +195,8 @@ func TestByService(t *testing.T) {
 
 func TestConvergeServices(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
-	head := r.commit("files", map[string]string{
+	r := gitrepo.New(t)
+	head := r.Commit("files", map[string]string{
 		"envs/dev.json":  `{"api": {"tag": "` + a2 + `", "digest": "d2"}, "web": {"tag": "` + w1 + `"}, "shop": {"web": {"tag": "` + a1 + `"}}}`,
 		"envs/prod.json": `{"api": {"tag": "` + a1 + `", "digest": "d1"}, "web": {"tag": "` + w1 + `"}}`,
 		"envs/qa.json":   `{"owner": "ops"}`,
@@ -208,7 +209,7 @@ func TestConvergeServices(t *testing.T) {
 		"prod/api": {"api.tag": a1, "api.digest": "d1"},
 		"prod/web": {"web.tag": w1, "web.old": "x"},
 	}
-	res, err := ConvergeServices(context.Background(), r.reader(), head, Config{Tracked: []string{"**.tag", "**.digest", "**.old"}}, func(_ context.Context, env, svc string) (map[string]string, bool, error) {
+	res, err := ConvergeServices(context.Background(), reader(r), head, Config{Tracked: []string{"**.tag", "**.digest", "**.old"}}, func(_ context.Context, env, svc string) (map[string]string, bool, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		asked = append(asked, env+"/"+svc)
@@ -245,14 +246,14 @@ func TestConvergeServices(t *testing.T) {
 	}
 
 	boom := errors.New("the API is down")
-	_, err = ConvergeServices(context.Background(), r.reader(), head, Config{}, func(context.Context, string, string) (map[string]string, bool, error) {
+	_, err = ConvergeServices(context.Background(), reader(r), head, Config{}, func(context.Context, string, string) (map[string]string, bool, error) {
 		return nil, false, boom
 	})
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "dev: api: ") {
 		t.Errorf("err = %v", err)
 	}
-	flat := r.commit("flat", map[string]string{"envs/prod.json": `{"tag": "` + a1 + `"}`})
-	if _, err := ConvergeServices(context.Background(), r.reader(), flat, Config{}, func(context.Context, string, string) (map[string]string, bool, error) {
+	flat := r.Commit("flat", map[string]string{"envs/prod.json": `{"tag": "` + a1 + `"}`})
+	if _, err := ConvergeServices(context.Background(), reader(r), flat, Config{}, func(context.Context, string, string) (map[string]string, bool, error) {
 		return nil, false, nil
 	}); err == nil || !strings.Contains(err.Error(), "tracked key tag: is not inside an object") {
 		t.Errorf("a top-level key: %v", err)

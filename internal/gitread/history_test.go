@@ -2,6 +2,7 @@ package gitread
 
 import (
 	"context"
+	"github.com/cicd-excellence/actions/internal/testkit/gitrepo"
 	"slices"
 	"strings"
 	"testing"
@@ -10,12 +11,12 @@ import (
 
 func TestHistory(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
-	c1 := r.commit("one", map[string]string{"envs/dev.json": `{"api":{"tag":"aaa"}}`, "README": "x"})
-	c2 := r.commit("two", map[string]string{"envs/dev.json": `{"api":{"tag":"bbb"}}`})
-	r.git("checkout", "-q", "-b", "side", c1)
-	c3 := r.commit("three", map[string]string{"README": "", "new.txt": "n", "-rf": "odd name"})
-	g, ctx := r.reader(), context.Background()
+	r := gitrepo.New(t)
+	c1 := r.Commit("one", map[string]string{"envs/dev.json": `{"api":{"tag":"aaa"}}`, "README": "x"})
+	c2 := r.Commit("two", map[string]string{"envs/dev.json": `{"api":{"tag":"bbb"}}`})
+	r.Git("checkout", "-q", "-b", "side", c1)
+	c3 := r.Commit("three", map[string]string{"README": "", "new.txt": "n", "-rf": "odd name"})
+	g, ctx := reader(r), context.Background()
 
 	if mb, err := g.MergeBase(ctx, c2, c3); err != nil || mb != c1 {
 		t.Errorf("MergeBase = %s, %v; want %s", mb, err, c1)
@@ -34,7 +35,7 @@ func TestHistory(t *testing.T) {
 		t.Errorf("Commits(c1..c1) = %v, %v", cs, err)
 	}
 	// max+1 are listed, so that a caller sees there are too many.
-	c4 := r.commit("four", nil)
+	c4 := r.Commit("four", nil)
 	if cs, err := g.Commits(ctx, c1, c4, 0); err != nil || len(cs) != 1 {
 		t.Errorf("Commits(max 0) = %v, %v; want one", cs, err)
 	}
@@ -65,8 +66,8 @@ func TestHistory(t *testing.T) {
 	}
 	// A shallow clone lacks the history: the error says how to get it.
 	shallow := t.TempDir()
-	r.git("clone", "-q", "--depth", "1", "--no-local", "file://"+r.dir, shallow)
-	head := r.git("-C", shallow, "rev-parse", "HEAD")
+	r.Git("clone", "-q", "--depth", "1", "--no-local", "file://"+r.Dir, shallow)
+	head := r.Git("-C", shallow, "rev-parse", "HEAD")
 	if _, err := (Reader{Dir: shallow}).MergeBase(ctx, c1, head); err == nil || !strings.Contains(err.Error(), "fetch-depth: 0") {
 		t.Errorf("MergeBase in a shallow clone: %v", err)
 	}

@@ -2,6 +2,7 @@ package gitread
 
 import (
 	"context"
+	"github.com/cicd-excellence/actions/internal/testkit/gitrepo"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,11 +12,11 @@ import (
 
 func TestReaderExists(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
-	c := r.commit("one", map[string]string{"envs/dev.json": "{}"})
-	blob := r.git("rev-parse", c+":envs/dev.json")
+	r := gitrepo.New(t)
+	c := r.Commit("one", map[string]string{"envs/dev.json": "{}"})
+	blob := r.Git("rev-parse", c+":envs/dev.json")
 	ctx := context.Background()
-	g := r.reader()
+	g := reader(r)
 	for sha, want := range map[string]bool{c: true, strings.ToUpper(c): true, strings.Repeat("1", 40): false, blob: false} {
 		if got, err := g.Exists(ctx, sha); err != nil || got != want {
 			t.Errorf("Exists(%s) = %v, %v; want %v", sha, got, err, want)
@@ -40,12 +41,12 @@ func TestReaderExists(t *testing.T) {
 
 func TestReaderIsAncestor(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
-	c1 := r.commit("one", nil)
-	c2 := r.commit("two", nil)
-	r.git("checkout", "-q", "--orphan", "other")
-	c3 := r.commit("three", nil)
-	g := r.reader()
+	r := gitrepo.New(t)
+	c1 := r.Commit("one", nil)
+	c2 := r.Commit("two", nil)
+	r.Git("checkout", "-q", "--orphan", "other")
+	c3 := r.Commit("three", nil)
+	g := reader(r)
 	ctx := context.Background()
 	tests := []struct {
 		a, d string
@@ -66,8 +67,8 @@ func TestReaderIsAncestor(t *testing.T) {
 
 func TestReaderListFiles(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
-	c := r.commit("files", map[string]string{
+	r := gitrepo.New(t)
+	c := r.Commit("files", map[string]string{
 		"envs/dev.json":    "{}",
 		"envs/[ab].json":   "{}",
 		"envs/sub/qa.json": "{}",
@@ -75,15 +76,15 @@ func TestReaderListFiles(t *testing.T) {
 		"e*/glob.json":     "{}",
 		"top.json":         "{}",
 	})
-	if err := os.Symlink("dev.json", filepath.Join(r.dir, "envs", "link.json")); err != nil {
+	if err := os.Symlink("dev.json", filepath.Join(r.Dir, "envs", "link.json")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(r.dir, "envs", "run.sh"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(r.Dir, "envs", "run.sh"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r.git("update-index", "--add", "--cacheinfo", "160000,"+c+",envs/submodule")
-	c = r.commit("symlink, executable, submodule", nil)
-	g := r.reader()
+	r.Git("update-index", "--add", "--cacheinfo", "160000,"+c+",envs/submodule")
+	c = r.Commit("symlink, executable, submodule", nil)
+	g := reader(r)
 	ctx := context.Background()
 	tests := []struct {
 		dir  string
@@ -104,7 +105,7 @@ func TestReaderListFiles(t *testing.T) {
 		}
 	}
 	// From a subdirectory of the clone, paths stay relative to the root.
-	if got, err := (Reader{Dir: filepath.Join(r.dir, "envs")}).ListFiles(ctx, c, "envs/sub"); err != nil || !reflect.DeepEqual(got, []string{"envs/sub/qa.json"}) {
+	if got, err := (Reader{Dir: filepath.Join(r.Dir, "envs")}).ListFiles(ctx, c, "envs/sub"); err != nil || !reflect.DeepEqual(got, []string{"envs/sub/qa.json"}) {
 		t.Errorf("ListFiles from a subdirectory = %q, %v", got, err)
 	}
 	for _, bad := range []string{"", "/etc", "../x", "envs/", "./envs", "-envs", "a\nb"} {
@@ -119,10 +120,10 @@ func TestReaderListFiles(t *testing.T) {
 
 func TestReaderReadFile(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
+	r := gitrepo.New(t)
 	content := "{\r\n  \"api\": {\"tag\": \"ü\"}\r\n}" // CRLF, no final newline
-	c := r.commit("files", map[string]string{"envs/dev.json": content, "envs/sp ace.json": "{}\n"})
-	g := r.reader()
+	c := r.Commit("files", map[string]string{"envs/dev.json": content, "envs/sp ace.json": "{}\n"})
+	g := reader(r)
 	ctx := context.Background()
 	if got, ok, err := g.ReadFile(ctx, c, "envs/dev.json"); err != nil || !ok || string(got) != content {
 		t.Errorf("ReadFile = %q, %v, %v", got, ok, err)
@@ -151,9 +152,9 @@ func TestReaderReadFile(t *testing.T) {
 
 func TestReaderReadFileTooLarge(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
-	c := r.commit("big", map[string]string{"big.json": strings.Repeat("x", maxBlobSize+1)})
-	if _, _, err := r.reader().ReadFile(context.Background(), c, "big.json"); err == nil || !strings.Contains(err.Error(), "the limit is") {
+	r := gitrepo.New(t)
+	c := r.Commit("big", map[string]string{"big.json": strings.Repeat("x", maxBlobSize+1)})
+	if _, _, err := reader(r).ReadFile(context.Background(), c, "big.json"); err == nil || !strings.Contains(err.Error(), "the limit is") {
 		t.Fatalf("ReadFile of a %d-byte file: %v", maxBlobSize+1, err)
 	}
 }
@@ -162,9 +163,9 @@ func TestReaderReadFileTooLarge(t *testing.T) {
 // rather than filling memory.
 func TestReaderOutputLimit(t *testing.T) {
 	t.Parallel()
-	r := newRepo(t)
-	c := r.commit("file", map[string]string{"f.json": strings.Repeat("x", 4096)})
-	_, err := r.reader().run(context.Background(), []byte(c+":f.json\n"), limitWriter{max: 100}, "cat-file", "--batch")
+	r := gitrepo.New(t)
+	c := r.Commit("file", map[string]string{"f.json": strings.Repeat("x", 4096)})
+	_, err := reader(r).run(context.Background(), []byte(c+":f.json\n"), limitWriter{max: 100}, "cat-file", "--batch")
 	if err == nil || !strings.Contains(err.Error(), "output larger than 100 bytes") {
 		t.Fatalf("run with a 100-byte limit: %v", err)
 	}
