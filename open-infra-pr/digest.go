@@ -43,7 +43,7 @@ func unpairedTags(input, file string, content []byte, edits []envfile.Edit, chan
 	}
 	for _, ch := range changes {
 		p, err := envfile.ParsePath(ch.Path)
-		if err != nil || p.IsDigest() || p.Segments()[len(p.Segments())-1] != envfile.TagKey {
+		if err != nil || !p.IsTag() {
 			continue
 		}
 		dp := p.Sibling(envfile.DigestKey)

@@ -163,7 +163,7 @@ func (u *Updater) edits(s *snapshot) ([]envfile.Edit, error) {
 			listed[k.String()] = true
 		}
 		for _, k := range keys {
-			if k.IsDigest() || k.Segments()[len(k.Segments())-1] != envfile.TagKey {
+			if !k.IsTag() {
 				continue
 			}
 			d := k.Sibling(envfile.DigestKey)

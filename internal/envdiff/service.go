@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cicd-excellence/actions/internal/envfile"
 	"maps"
 	"regexp"
 	"slices"
@@ -63,19 +64,15 @@ func serviceOf(file, key string) (string, error) {
 // key, which names no service. Keys are in envfile path syntax, where "\."
 // is a literal dot inside a key.
 func ServiceOf(key string) (service string, ok bool) {
-	last := -1
-	for i := 0; i < len(key); i++ {
-		switch key[i] {
-		case '\\':
-			i++ // the escaped character is part of the key
-		case '.':
-			last = i
-		}
-	}
-	if last <= 0 {
+	p, err := envfile.ParsePath(key)
+	if err != nil {
 		return "", false
 	}
-	return key[:last], true
+	parent, ok := p.Parent()
+	if !ok {
+		return "", false
+	}
+	return parent.String(), true
 }
 
 // ServiceVersion is a service's VERSION among its values: <service>.tag,

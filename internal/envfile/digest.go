@@ -50,6 +50,21 @@ func (p Path) IsDigest() bool {
 	return len(p.segs) > 0 && p.segs[len(p.segs)-1] == DigestKey
 }
 
+// IsTag reports whether p names a version key of the tag kind (its last
+// key is TagKey): the key a digest beside it rides with.
+func (p Path) IsTag() bool {
+	return len(p.segs) > 0 && p.segs[len(p.segs)-1] == TagKey
+}
+
+// Parent is the object holding p's value (api for api.tag); ok is false
+// for a top-level key, whose parent is the file itself.
+func (p Path) Parent() (Path, bool) {
+	if len(p.segs) < 2 {
+		return Path{}, false
+	}
+	return Path{segs: p.segs[: len(p.segs)-1 : len(p.segs)-1]}, true
+}
+
 // Sibling is the key beside p (in the same object) named name: the tag of
 // a digest, the digest of a tag.
 func (p Path) Sibling(name string) Path {
